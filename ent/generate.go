@@ -1,0 +1,5 @@
+// Package ent holds the typed client generated from ent/schema; only schema/
+// is written by hand.
+package ent
+
+//go:generate go run -mod=mod entgo.io/ent/cmd/ent generate --feature sql/versioned-migration,sql/upsert,sql/execquery,sql/lock ./schema

@@ -1,0 +1,66 @@
+package schema
+
+import (
+	"regexp"
+
+	"entgo.io/ent"
+	"entgo.io/ent/dialect/entsql"
+	"entgo.io/ent/schema/edge"
+	"entgo.io/ent/schema/field"
+)
+
+// EmailPattern is the seed's validate_format(:email, ~r/\S+@\S+\.\S+/),
+// anchored so the whole value must match.
+var EmailPattern = regexp.MustCompile(`^\S+@\S+\.\S+$`)
+
+// User holds the schema definition for the User entity.
+type User struct {
+	ent.Schema
+}
+
+// Mixin of the User.
+func (User) Mixin() []ent.Mixin {
+	return []ent.Mixin{Timestamps{}}
+}
+
+// Fields of the User. The email is stored trimmed and lower-cased (see
+// Hooks) so that the unique index is case-insensitive on both stores.
+func (User) Fields() []ent.Field {
+	return []ent.Field{
+		field.String("name").
+			NotEmpty().
+			MaxLen(255),
+		field.String("subname").
+			NotEmpty().
+			MaxLen(255),
+		field.String("email").
+			Unique().
+			MaxLen(320).
+			Match(EmailPattern),
+		field.String("job").
+			NotEmpty().
+			MaxLen(255),
+		field.String("password_hash").
+			Sensitive().
+			NotEmpty(),
+	}
+}
+
+// Edges of the User. Users are never deleted by the API; deleting one that
+// has conversations or messages is refused by the database (NO ACTION) so
+// that history cannot vanish as a side effect.
+func (User) Edges() []ent.Edge {
+	return []ent.Edge{
+		edge.To("sender_conversations", Conversation.Type).
+			Annotations(entsql.OnDelete(entsql.NoAction)),
+		edge.To("recipient_conversations", Conversation.Type).
+			Annotations(entsql.OnDelete(entsql.NoAction)),
+		edge.To("messages", Message.Type).
+			Annotations(entsql.OnDelete(entsql.NoAction)),
+	}
+}
+
+// Hooks of the User.
+func (User) Hooks() []ent.Hook {
+	return []ent.Hook{normalizeEmail}
+}

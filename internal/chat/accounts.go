@@ -1,0 +1,216 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/ent/revokedtoken"
+	"github.com/companyapi/companyapi/ent/schema"
+	"github.com/companyapi/companyapi/ent/user"
+)
+
+// Ecto's wording, kept so the seed's clients show the same messages.
+const (
+	MsgBlank    = "can't be blank"
+	MsgFormat   = "has invalid format"
+	MsgTaken    = "has already been taken"
+	MsgInvalid  = "is invalid"
+	maxFieldLen = 255
+	// MinPasswordLen is the shortest password a user may choose.
+	MinPasswordLen = 12
+	maxPasswordLen = 256
+)
+
+// Registration is the seed's reg_changeset input.
+type Registration struct {
+	Name, Subname, Email, Job string
+}
+
+// Validate checks the registration as the seed's reg_changeset does, plus
+// lengths the seed left unbounded.
+func (r *Registration) Validate() error {
+	errs := FieldErrors{}
+	r.Name, r.Subname, r.Job = strings.TrimSpace(r.Name), strings.TrimSpace(r.Subname), strings.TrimSpace(r.Job)
+	r.Email = schema.NormalizeEmail(r.Email)
+	for _, f := range []struct{ name, v string }{{"name", r.Name}, {"subname", r.Subname}, {"email", r.Email}, {"job", r.Job}} {
+		switch {
+		case f.v == "":
+			errs.Add(f.name, MsgBlank)
+		case utf8.RuneCountInString(f.v) > maxFieldLen:
+			errs.Add(f.name, fmt.Sprintf("should be at most %d character(s)", maxFieldLen))
+		}
+	}
+	if r.Email != "" && !schema.EmailPattern.MatchString(r.Email) {
+		errs.Add("email", MsgFormat)
+	}
+	return errs.Err()
+}
+
+// Register creates an account with a generated password, stores only its
+// hash, and queues the welcome mail that carries it.
+//
+// Errors: KindInvalid (fields, including email "has already been taken").
+func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
+	if err := r.Validate(); err != nil {
+		return User{}, err
+	}
+	taken, err := s.client.User.Query().Where(user.Email(r.Email)).Exist(ctx)
+	if err != nil {
+		return User{}, err
+	}
+	if taken {
+		return User{}, FieldError("email", MsgTaken)
+	}
+	password, err := s.genPass()
+	if err != nil {
+		return User{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, password)
+	if err != nil {
+		return User{}, err
+	}
+	u, err := s.client.User.Create().
+		SetName(r.Name).
+		SetSubname(r.Subname).
+		SetEmail(r.Email).
+		SetJob(r.Job).
+		SetPasswordHash(hash).
+		Save(ctx)
+	if ent.IsConstraintError(err) {
+		// Lost a race with a concurrent registration of the same email.
+		return User{}, FieldError("email", MsgTaken)
+	}
+	if err != nil {
+		return User{}, fromEnt(err)
+	}
+	if s.mailer != nil {
+		if err := s.mailer.SendWelcome(u.Email, password); err != nil {
+			s.log.ErrorContext(ctx, "queue welcome mail", "to", u.Email, "err", err)
+		}
+	}
+	return userOf(u), nil
+}
+
+// ErrBadCredentials is the one answer to a failed login, whichever part
+// was wrong.
+var ErrBadCredentials = &Error{Kind: KindUnauthenticated, Message: "invalid email or password"}
+
+// Login checks an email and password. It verifies a hash even when the
+// email is unknown, so the answer takes about the same time either way.
+//
+// Errors: ErrBadCredentials.
+func (s *Service) Login(ctx context.Context, email, password string) (User, error) {
+	email = schema.NormalizeEmail(email)
+	if len(password) > maxPasswordLen {
+		password = password[:maxPasswordLen]
+	}
+	u, err := s.client.User.Query().Where(user.Email(email)).Only(ctx)
+	hash := ""
+	switch {
+	case err == nil:
+		hash = u.PasswordHash
+	case !ent.IsNotFound(err):
+		return User{}, err
+	}
+	if verr := s.hasher.Verify(ctx, password, hash); verr != nil || u == nil {
+		if ctx.Err() != nil {
+			return User{}, ctx.Err()
+		}
+		return User{}, ErrBadCredentials
+	}
+	return userOf(u), nil
+}
+
+// ChangePassword replaces the password of userID after checking current.
+//
+// Errors: KindInvalid ({"current": ["is invalid"]}, {"new": [...]}),
+// KindNotFound.
+func (s *Service) ChangePassword(ctx context.Context, userID int, current, next string) error {
+	errs := FieldErrors{}
+	if current == "" {
+		errs.Add("current", MsgBlank)
+	}
+	switch n := utf8.RuneCountInString(next); {
+	case next == "":
+		errs.Add("new", MsgBlank)
+	case n < MinPasswordLen:
+		errs.Add("new", fmt.Sprintf("should be at least %d character(s)", MinPasswordLen))
+	case len(next) > maxPasswordLen:
+		errs.Add("new", fmt.Sprintf("should be at most %d character(s)", maxPasswordLen))
+	}
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	u, err := s.client.User.Get(ctx, userID)
+	if err != nil {
+		return fromEnt(err)
+	}
+	if err := s.hasher.Verify(ctx, current, u.PasswordHash); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return FieldError("current", MsgInvalid)
+	}
+	hash, err := s.hasher.Hash(ctx, next)
+	if err != nil {
+		return err
+	}
+	return fromEnt(s.client.User.UpdateOneID(userID).SetPasswordHash(hash).Exec(ctx))
+}
+
+// GetUser returns one user.
+//
+// Errors: ErrNotFound.
+func (s *Service) GetUser(ctx context.Context, id int) (User, error) {
+	u, err := s.client.User.Get(ctx, id)
+	if err != nil {
+		return User{}, fromEnt(err)
+	}
+	return userOf(u), nil
+}
+
+// Page limits, shared by every list.
+const (
+	DefaultLimit = 50
+	MaxLimit     = 200
+)
+
+// ListUsers returns up to limit users with id > after, ordered by id.
+func (s *Service) ListUsers(ctx context.Context, after, limit int) ([]User, error) {
+	q := s.client.User.Query().Order(ent.Asc(user.FieldID)).Limit(limit)
+	if after > 0 {
+		q = q.Where(user.IDGT(after))
+	}
+	us, err := q.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]User, len(us))
+	for i, u := range us {
+		out[i] = userOf(u)
+	}
+	return out, nil
+}
+
+// RevokeToken records a logged-out token until it would expire anyway.
+func (s *Service) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
+	err := s.client.RevokedToken.Create().SetJti(jti).SetExpiresAt(expiresAt.UTC()).Exec(ctx)
+	if ent.IsConstraintError(err) {
+		return nil // already revoked
+	}
+	return err
+}
+
+// TokenRevoked reports whether jti was logged out.
+func (s *Service) TokenRevoked(ctx context.Context, jti string) (bool, error) {
+	return s.client.RevokedToken.Query().Where(revokedtoken.Jti(jti)).Exist(ctx)
+}
+
+// PurgeRevokedTokens deletes revocations of tokens that have expired.
+func (s *Service) PurgeRevokedTokens(ctx context.Context) (int, error) {
+	return s.client.RevokedToken.Delete().Where(revokedtoken.ExpiresAtLT(s.nowUTC())).Exec(ctx)
+}

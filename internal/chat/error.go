@@ -1,0 +1,109 @@
+package chat
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error so that each transport maps it in one place:
+// internal/httpapi to a status code, internal/realtime to a reply payload.
+type Kind int
+
+// Error kinds returned by the chat and auth services.
+const (
+	KindInternal Kind = iota
+	KindInvalid
+	KindNotFound
+	KindUnauthenticated
+	KindForbidden
+	KindConflict
+	KindUnavailable
+)
+
+// String names the kind as clients see it in a "reason".
+func (k Kind) String() string {
+	switch k {
+	case KindInvalid:
+		return "invalid"
+	case KindNotFound:
+		return "not found"
+	case KindUnauthenticated:
+		return "unauthenticated"
+	case KindForbidden:
+		return "forbidden"
+	case KindConflict:
+		return "conflict"
+	case KindUnavailable:
+		return "unavailable"
+	default:
+		return "internal error"
+	}
+}
+
+// Error is the one error type the domain returns. Fields carries per-field
+// messages in Ecto's wording ("can't be blank") for the seed's
+// {"errors": {field: [msg]}} shape.
+type Error struct {
+	Kind    Kind
+	Message string
+	Fields  map[string][]string
+}
+
+func (e *Error) Error() string {
+	if e.Message != "" {
+		return e.Message
+	}
+	if len(e.Fields) > 0 {
+		return fmt.Sprintf("%s: %v", e.Kind, e.Fields)
+	}
+	return e.Kind.String()
+}
+
+// KindOf returns the kind of err; anything that is not an *Error is internal.
+func KindOf(err error) Kind {
+	if err == nil {
+		return KindInternal
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return KindInternal
+}
+
+// AsError returns err as an *Error, wrapping unknown errors as internal with a
+// bland message so details reach only the log.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: KindInternal, Message: "internal error"}
+}
+
+// Errorf builds an *Error of kind k.
+func Errorf(k Kind, format string, args ...any) *Error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError builds an invalid-input error for one field.
+func FieldError(field, msg string) *Error {
+	return &Error{Kind: KindInvalid, Message: "invalid " + field, Fields: map[string][]string{field: {msg}}}
+}
+
+// FieldErrors accumulates per-field messages; Err returns nil when empty.
+type FieldErrors map[string][]string
+
+// Add records msg for field.
+func (f FieldErrors) Add(field, msg string) { f[field] = append(f[field], msg) }
+
+// Err returns an invalid-kind *Error, or nil when nothing was added.
+func (f FieldErrors) Err() error {
+	if len(f) == 0 {
+		return nil
+	}
+	return &Error{Kind: KindInvalid, Message: "invalid input", Fields: map[string][]string(f)}
+}
+
+// ErrNotFound is returned for missing rows and for rows the caller may not see.
+var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}

@@ -1,0 +1,144 @@
+package chat
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/schema"
+)
+
+// MaxContentLen is the longest message, in characters.
+const MaxContentLen = schema.MaxContentLen
+
+// validateContent applies the content rules shared by REST and WebSocket.
+func validateContent(content string) error {
+	switch {
+	case strings.TrimSpace(content) == "":
+		return FieldError("content", MsgBlank)
+	case !utf8.ValidString(content):
+		return FieldError("content", MsgInvalid)
+	case utf8.RuneCountInString(content) > MaxContentLen:
+		return FieldError("content", fmt.Sprintf("should be at most %d character(s)", MaxContentLen))
+	}
+	return nil
+}
+
+// SendMessage stores a message from a participant and, once it is
+// committed, delivers it to the other participant's live sockets and to the
+// sender's other sockets. Concurrent sends are committed together in one
+// transaction (see batchWriter); none is acknowledged before its commit.
+//
+// Errors: ErrNotFound when the conversation does not exist or the sender is
+// not in it; KindInvalid on "content", or on "user" when RecipientID is set
+// and is not the other participant.
+func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error) {
+	if err := validateContent(in.Content); err != nil {
+		return Message{}, err
+	}
+	p, err := s.participantsOf(ctx, in.ConversationID)
+	if err != nil {
+		return Message{}, err
+	}
+	if !p.has(in.SenderID) {
+		return Message{}, ErrNotFound
+	}
+	other := p.other(in.SenderID)
+	if in.RecipientID != 0 && in.RecipientID != other {
+		return Message{}, FieldError("user", "is not the other participant")
+	}
+	m, err := s.writer.write(ctx, pendingMessage{
+		content:        in.Content,
+		senderID:       in.SenderID,
+		conversationID: in.ConversationID,
+	})
+	if err != nil {
+		return Message{}, err
+	}
+	s.pub.PublishMessage(ctx, m, []int{other, in.SenderID}, in.Origin)
+	return m, nil
+}
+
+// HistoryQuery selects a page of a conversation's messages. At most one of
+// Before and After is set; neither means the latest page.
+type HistoryQuery struct {
+	Before, After int
+	Limit         int
+}
+
+// HistoryPage is a page of messages and the cursors around it. Before is
+// the cursor for the next older page (0 at the beginning); After the cursor
+// to continue forwards (0 when up to date). Only the one matching the
+// direction read is set.
+type HistoryPage struct {
+	Messages []Message
+	Before   int
+	After    int
+}
+
+// History pages through a conversation by keyset on (conversation_id, id),
+// never OFFSET, so a page costs O(limit) however long the conversation is.
+// Without After, the latest messages come newest first; with After, the
+// messages after that id come oldest first.
+//
+// Errors: ErrNotFound for a non-participant; KindInvalid on "before" or
+// "after" when the id is not a message of this conversation.
+func (s *Service) History(ctx context.Context, callerID, convID int, q HistoryQuery) (HistoryPage, error) {
+	p, err := s.participantsOf(ctx, convID)
+	if err != nil {
+		return HistoryPage{}, err
+	}
+	if !p.has(callerID) {
+		return HistoryPage{}, ErrNotFound
+	}
+	for _, c := range []struct {
+		name string
+		id   int
+	}{{"before", q.Before}, {"after", q.After}} {
+		if c.id == 0 {
+			continue
+		}
+		ok, err := s.client.Message.Query().Where(message.ID(c.id), message.ConversationID(convID)).Exist(ctx)
+		if err != nil {
+			return HistoryPage{}, err
+		}
+		if !ok {
+			return HistoryPage{}, FieldError(c.name, "is not a message of this conversation")
+		}
+	}
+	mq := s.client.Message.Query().Where(message.ConversationID(convID)).Limit(q.Limit + 1)
+	forward := q.After != 0
+	switch {
+	case forward:
+		mq = mq.Where(message.IDGT(q.After)).Order(ent.Asc(message.FieldID))
+	case q.Before != 0:
+		mq = mq.Where(message.IDLT(q.Before)).Order(ent.Desc(message.FieldID))
+	default:
+		mq = mq.Order(ent.Desc(message.FieldID))
+	}
+	rows, err := mq.All(ctx)
+	if err != nil {
+		return HistoryPage{}, err
+	}
+	var page HistoryPage
+	more := len(rows) > q.Limit
+	if more {
+		rows = rows[:q.Limit]
+	}
+	page.Messages = make([]Message, len(rows))
+	for i, r := range rows {
+		page.Messages[i] = messageOf(r)
+	}
+	if more {
+		last := rows[len(rows)-1].ID
+		if forward {
+			page.After = last
+		} else {
+			page.Before = last
+		}
+	}
+	return page, nil
+}

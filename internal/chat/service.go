@@ -1,0 +1,115 @@
+// Package chat is the domain: accounts, conversations, messages and who may
+// see what. It is the one place rules live; REST and WebSocket both call it.
+// Every method returns *Error values (see error.go) or internal errors.
+package chat
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/companyapi/companyapi/ent"
+)
+
+// PasswordHasher hashes and verifies passwords (internal/auth).
+type PasswordHasher interface {
+	Hash(ctx context.Context, password string) (string, error)
+	Verify(ctx context.Context, password, encoded string) error
+}
+
+// WelcomeMailer queues the registration mail carrying the generated
+// password. It must not block on the mail server.
+type WelcomeMailer interface {
+	SendWelcome(to, password string) error
+}
+
+// Config wires a Service.
+type Config struct {
+	Client    *ent.Client
+	Dialect   string // "sqlite" or "postgres"
+	Hasher    PasswordHasher
+	Mailer    WelcomeMailer
+	Publisher Publisher
+	Logger    *slog.Logger
+	// GeneratePassword makes the password mailed on registration.
+	GeneratePassword func() (string, error)
+	// Writers is how many message batches are written at once: 1 on SQLite,
+	// which has one writer anyway; a few on PostgreSQL.
+	Writers int
+	// MaxBatch caps how many messages one transaction commits.
+	MaxBatch int
+	Now      func() time.Time
+}
+
+// Service implements the chat rules over an Ent client.
+type Service struct {
+	client   *ent.Client
+	hasher   PasswordHasher
+	mailer   WelcomeMailer
+	pub      Publisher
+	log      *slog.Logger
+	genPass  func() (string, error)
+	now      func() time.Time
+	convs    *participantCache
+	writer   *batchWriter
+	isSQLite bool
+}
+
+// New returns a Service; Close stops its message writer.
+func New(cfg Config) (*Service, error) {
+	if cfg.Client == nil || cfg.Hasher == nil || cfg.GeneratePassword == nil {
+		return nil, errors.New("chat: Client, Hasher and GeneratePassword are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Publisher == nil {
+		cfg.Publisher = nopPublisher{}
+	}
+	if cfg.Writers <= 0 {
+		cfg.Writers = 4
+		if cfg.Dialect == "sqlite" {
+			cfg.Writers = 1
+		}
+	}
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = 256
+	}
+	s := &Service{
+		client:   cfg.Client,
+		hasher:   cfg.Hasher,
+		mailer:   cfg.Mailer,
+		pub:      cfg.Publisher,
+		log:      cfg.Logger,
+		genPass:  cfg.GeneratePassword,
+		now:      cfg.Now,
+		convs:    newParticipantCache(100_000),
+		isSQLite: cfg.Dialect == "sqlite",
+	}
+	s.writer = newBatchWriter(s, cfg.Writers, cfg.MaxBatch)
+	return s, nil
+}
+
+// SetPublisher sets where committed messages are delivered; the realtime
+// server is built after the service, so it is wired in afterwards.
+func (s *Service) SetPublisher(p Publisher) {
+	if p == nil {
+		p = nopPublisher{}
+	}
+	s.pub = p
+}
+
+// Close stops accepting messages and waits for queued writes to finish.
+func (s *Service) Close() { s.writer.close() }
+
+// nowUTC is truncated to microseconds, what PostgreSQL keeps, so a value
+// reads back as it was written on both stores.
+func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+type nopPublisher struct{}
+
+func (nopPublisher) PublishMessage(context.Context, Message, []int, string) {}

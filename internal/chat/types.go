@@ -1,0 +1,52 @@
+package chat
+
+import (
+	"context"
+	"time"
+)
+
+// User is an account as every client may see it: never the password hash.
+type User struct {
+	ID      int    `json:"id"`
+	Name    string `json:"name"`
+	Subname string `json:"subname"`
+	Email   string `json:"email"`
+	Job     string `json:"job"`
+}
+
+// Message is a stored chat message, the seed's message JSON.
+type Message struct {
+	ID             int       `json:"id"`
+	Content        string    `json:"content"`
+	Date           time.Time `json:"date"`
+	SenderID       int       `json:"sender_id"`
+	ConversationID int       `json:"conversation_id"`
+}
+
+// Conversation is a one-to-one conversation between two users.
+type Conversation struct {
+	ID          int       `json:"id"`
+	SenderID    int       `json:"sender_id"`
+	RecipientID int       `json:"recipient_id"`
+	Status      *string   `json:"status"`
+	InsertedAt  time.Time `json:"inserted_at"`
+	LastMessage *Message  `json:"last_message"`
+}
+
+// SendInput is one message to post. RecipientID, when not zero, must be the
+// other participant (the seed's send_msg names it as "user").
+type SendInput struct {
+	SenderID       int
+	ConversationID int
+	RecipientID    int
+	Content        string
+	// Origin identifies the socket the message came from, so that the
+	// sender's other devices get the push but the sending socket does not.
+	Origin string
+}
+
+// Publisher delivers a committed message to the live sockets of users.
+// Implementations must not block on slow clients.
+type Publisher interface {
+	PublishMessage(ctx context.Context, m Message, userIDs []int, origin string)
+}

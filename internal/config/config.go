@@ -1,0 +1,159 @@
+// Package config reads the environment once, at start, into a validated
+// Config. No other package reads os.Getenv.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/companyapi/companyapi/internal/store"
+)
+
+// Environments APP_ENV may name.
+const (
+	Dev  = "dev"
+	Prod = "prod"
+)
+
+// devSecret signs tokens in dev when JWT_SECRET is unset; prod refuses it.
+const devSecret = "dev-only-secret-change-me-0123456789abcdef"
+
+// Config is everything the binary reads from its environment.
+type Config struct {
+	Addr            string
+	DatabaseURL     string
+	Env             string
+	JWTSecret       []byte
+	TokenTTL        time.Duration
+	SMTPURL         string
+	MailFrom        string
+	LogLevel        slog.Level
+	MigrateOnStart  bool
+	RateLimitLogin  int
+	AllowedOrigins  []string
+	SocketIdle      time.Duration
+	ShutdownTimeout time.Duration
+	DBConnectWait   time.Duration
+}
+
+// Error names the variable that is wrong; the binary exits with code 2.
+type Error struct {
+	Var string
+	Msg string
+}
+
+func (e *Error) Error() string { return e.Var + ": " + e.Msg }
+
+// IsConfigError reports whether err is a bad environment value.
+func IsConfigError(err error) bool {
+	var e *Error
+	return errors.As(err, &e)
+}
+
+// Load reads and validates the environment through getenv.
+func Load(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:            or(getenv("ADDR"), ":4000"),
+		DatabaseURL:     or(getenv("DATABASE_URL"), store.DefaultURL),
+		Env:             or(getenv("APP_ENV"), Dev),
+		SMTPURL:         getenv("SMTP_URL"),
+		MailFrom:        or(getenv("MAIL_FROM"), "company@localhost"),
+		ShutdownTimeout: 10 * time.Second,
+	}
+	var errs []error
+	add := func(v, format string, args ...any) { errs = append(errs, &Error{Var: v, Msg: fmt.Sprintf(format, args...)}) }
+
+	if c.Env != Dev && c.Env != Prod {
+		add("APP_ENV", "%q is not dev or prod", c.Env)
+	}
+	if _, err := store.ParseURL(c.DatabaseURL); err != nil {
+		add("DATABASE_URL", "%s", strings.TrimPrefix(err.Error(), "DATABASE_URL "))
+	}
+	c.TokenTTL = duration(getenv, "TOKEN_TTL", 24*time.Hour, add)
+	c.SocketIdle = duration(getenv, "SOCKET_IDLE_TIMEOUT", 60*time.Second, add)
+	c.DBConnectWait = duration(getenv, "DB_CONNECT_TIMEOUT", 15*time.Second, add)
+	c.MigrateOnStart = boolean(getenv, "MIGRATE_ON_START", true, add)
+	c.RateLimitLogin = integer(getenv, "RATE_LIMIT_LOGIN", 30, add)
+	if lvl := getenv("LOG_LEVEL"); lvl != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			add("LOG_LEVEL", "%q is not debug, info, warn or error", lvl)
+		}
+	}
+	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		}
+	}
+	switch secret := getenv("JWT_SECRET"); {
+	case secret == "" && c.Env == Prod:
+		add("JWT_SECRET", "required in prod (at least 32 bytes)")
+	case secret == "":
+		c.JWTSecret = []byte(devSecret)
+	case len(secret) < 32:
+		add("JWT_SECRET", "too short: %d bytes, need at least 32", len(secret))
+	default:
+		c.JWTSecret = []byte(secret)
+	}
+	if c.SMTPURL == "" && c.Env == Prod {
+		add("SMTP_URL", "required in prod (smtp://[user:pass@]host:port)")
+	}
+	if !strings.Contains(c.MailFrom, "@") {
+		add("MAIL_FROM", "%q is not an email address", c.MailFrom)
+	}
+	return c, errors.Join(errs...)
+}
+
+// Dev reports whether the server runs in the dev environment.
+func (c Config) Dev() bool { return c.Env == Dev }
+
+func or(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+type adder func(v, format string, args ...any)
+
+func duration(getenv func(string) string, name string, def time.Duration, add adder) time.Duration {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		add(name, "%q is not a positive duration such as 30s or 24h", v)
+		return def
+	}
+	return d
+}
+
+func boolean(getenv func(string) string, name string, def bool, add adder) bool {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		add(name, "%q is not true or false", v)
+		return def
+	}
+	return b
+}
+
+func integer(getenv func(string) string, name string, def int, add adder) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		add(name, "%q is not a whole number ≥ 0", v)
+		return def
+	}
+	return n
+}

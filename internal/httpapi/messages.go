@@ -1,0 +1,83 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/chat"
+)
+
+func (s *server) createMessage(c echo.Context) error {
+	convID, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := bindObject(c, "message")
+	if err != nil {
+		return err
+	}
+	content := o.str("content")
+	if err := o.err(); err != nil {
+		return err
+	}
+	m, err := s.chat.SendMessage(c.Request().Context(), chat.SendInput{
+		SenderID:       auth.Current(c).User.ID,
+		ConversationID: convID,
+		Content:        content,
+	})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, dataBody{Data: m})
+}
+
+
+type historyBody struct {
+	Data   []chat.Message `json:"data"`
+	Paging map[string]*int `json:"paging"`
+}
+
+// listMessages pages through history: newest first by default and with
+// ?before=, oldest first with ?after= (catching up after a reconnect).
+func (s *server) listMessages(c echo.Context) error {
+	convID, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	before, err := queryInt(c, "before", 0)
+	if err != nil {
+		return err
+	}
+	after, err := queryInt(c, "after", 0)
+	if err != nil {
+		return err
+	}
+	if before != 0 && after != 0 {
+		return chat.FieldError("after", "cannot be combined with before")
+	}
+	page, err := s.chat.History(c.Request().Context(), auth.Current(c).User.ID, convID,
+		chat.HistoryQuery{Before: before, After: after, Limit: limit})
+	if err != nil {
+		return err
+	}
+	body := historyBody{Data: page.Messages, Paging: map[string]*int{}}
+	if after != 0 {
+		body.Paging["after"] = nonZero(page.After)
+	} else {
+		body.Paging["before"] = nonZero(page.Before)
+	}
+	return c.JSON(http.StatusOK, body)
+}
+
+func nonZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}

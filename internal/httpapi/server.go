@@ -1,0 +1,66 @@
+// Package httpapi is the REST API on Echo: routes, one file per resource,
+// and the one error handler that maps domain error kinds to statuses.
+package httpapi
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/chat"
+)
+
+// Config wires the API.
+type Config struct {
+	Chat   *chat.Service
+	Auth   *auth.Authenticator
+	Tokens *auth.Tokens
+	DB     Pinger
+	Logger *slog.Logger
+	// Mailbox serves /sent_mails in dev; nil in prod, where the route does
+	// not exist.
+	Mailbox http.Handler
+	// Socket serves /socket/websocket; nil to leave it out.
+	Socket http.Handler
+	// RateLimitLogin is requests per minute per client IP on login,
+	// registration and password change; 0 disables.
+	RateLimitLogin int
+	// BodyLimit caps request bodies, e.g. "64K".
+	BodyLimit string
+}
+
+type server struct {
+	chat   *chat.Service
+	auth   *auth.Authenticator
+	tokens *auth.Tokens
+}
+
+// New builds the Echo instance with every route and middleware.
+func New(cfg Config) (*echo.Echo, error) {
+	if cfg.Chat == nil || cfg.Auth == nil || cfg.Tokens == nil || cfg.DB == nil {
+		return nil, errors.New("httpapi: Chat, Auth, Tokens and DB are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BodyLimit == "" {
+		cfg.BodyLimit = "64K"
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	// Client addresses for rate limits come from the connection, not from
+	// headers any client can forge.
+	e.IPExtractor = echo.ExtractIPDirect()
+	e.Use(middleware.RequestID())
+	e.Use(requestLogger(cfg.Logger))
+	e.Use(recoverer(cfg.Logger))
+	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens}
+	s.routes(e, cfg)
+	return e, nil
+}

@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/chat"
+)
+
+// createUser registers an account; the 201 carries the user at top level,
+// as the seed's render_one, and never the password.
+func (s *server) createUser(c echo.Context) error {
+	o, err := bindObject(c, "user")
+	if err != nil {
+		return err
+	}
+	r := chat.Registration{Name: o.str("name"), Subname: o.str("subname"), Email: o.str("email"), Job: o.str("job")}
+	if err := o.err(); err != nil {
+		return err
+	}
+	u, err := s.chat.Register(c.Request().Context(), r)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, u)
+}
+
+func (s *server) listUsers(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	after, err := queryInt(c, "after", 0)
+	if err != nil {
+		return err
+	}
+	users, err := s.chat.ListUsers(c.Request().Context(), after, limit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, dataBody{Data: users})
+}
+
+func (s *server) me(c echo.Context) error {
+	return c.JSON(http.StatusOK, dataBody{Data: auth.Current(c).User})
+}
+
+func (s *server) getUser(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	u, err := s.chat.GetUser(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, dataBody{Data: u})
+}
+
+func (s *server) changePassword(c echo.Context) error {
+	o, err := bindObject(c, "password")
+	if err != nil {
+		return err
+	}
+	current, next := o.str("current"), o.str("new")
+	if err := o.err(); err != nil {
+		return err
+	}
+	if err := s.chat.ChangePassword(c.Request().Context(), auth.Current(c).User.ID, current, next); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,105 @@
+// Package store opens the Ent client on the embedded SQLite default or on
+// PostgreSQL through one code path, and applies the versioned migrations.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
+	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
+
+	"github.com/companyapi/companyapi/ent"
+)
+
+// Store is an open database: the Ent client and the pool under it.
+type Store struct {
+	Client  *ent.Client
+	DB      *sql.DB
+	Dialect string
+}
+
+// Options tune Open. Zero values take the defaults.
+type Options struct {
+	// ConnectTimeout bounds how long an unreachable database is retried.
+	ConnectTimeout time.Duration
+	// MaxOpenConns caps the pool (PostgreSQL).
+	MaxOpenConns int
+}
+
+// ErrUnreachable is returned when the database did not answer in time.
+var ErrUnreachable = errors.New("database unreachable")
+
+// Open connects to the database named by rawURL (see ParseURL), retrying a
+// database that does not answer yet until opts.ConnectTimeout has passed.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	loc, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 15 * time.Second
+	}
+	var db *sql.DB
+	var entDialect string
+	switch loc.Dialect {
+	case SQLite:
+		db, err = sql.Open("sqlite", sqliteDSN(loc.DSN))
+		entDialect = dialect.SQLite
+		// Writes to one SQLite file are serialised anyway; a small pool keeps
+		// the number of waiting writers (and busy retries) low.
+		db.SetMaxOpenConns(4)
+	case Postgres:
+		db, err = sql.Open("postgres", loc.DSN)
+		entDialect = dialect.Postgres
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 32
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", loc.Dialect, err)
+	}
+	if err := waitReachable(ctx, db, opts.ConnectTimeout); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("%w: %s at %s: %v", ErrUnreachable, loc.Dialect, redact(rawURL), err)
+	}
+	drv := entsql.OpenDB(entDialect, db)
+	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: loc.Dialect}, nil
+}
+
+// waitReachable pings with backoff until the database answers or the
+// timeout passes, so a database still starting is not a crash and a wrong
+// host is not a hang.
+func waitReachable(ctx context.Context, db *sql.DB, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	delay := 100 * time.Millisecond
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
+		err := db.PingContext(pctx)
+		pcancel()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 2*time.Second)
+	}
+}
+
+// Ping reports whether the database answers, for /readyz.
+func (s *Store) Ping(ctx context.Context) error { return s.DB.PingContext(ctx) }
+
+// Close closes the client and its pool.
+func (s *Store) Close() error { return s.Client.Close() }
