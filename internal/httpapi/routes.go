@@ -22,17 +22,18 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	g.POST("/users", s.createUser, limited)
 	g.POST("/login", s.login, limited)
 
-	a := g.Group("", authed)
-	a.POST("/logout", s.logout)
-	a.GET("/users", s.listUsers)
-	a.GET("/users/me", s.me)
-	a.GET("/users/:id", s.getUser)
-	a.PUT("/users/me/password", s.changePassword, limited)
-	a.POST("/conversations", s.createConversation)
-	a.GET("/conversations", s.listConversations)
-	a.GET("/conversations/:id", s.getConversation)
-	a.POST("/conversations/:id/messages", s.createMessage)
-	a.GET("/conversations/:id/messages", s.listMessages)
+	// Auth is per route, not a group middleware: a group would also run it
+	// for unknown paths and turn every 404/405 under /api into a 401.
+	g.POST("/logout", s.logout, authed)
+	g.GET("/users", s.listUsers, authed)
+	g.GET("/users/me", s.me, authed)
+	g.GET("/users/:id", s.getUser, authed)
+	g.PUT("/users/me/password", s.changePassword, authed, limited)
+	g.POST("/conversations", s.createConversation, authed)
+	g.GET("/conversations", s.listConversations, authed)
+	g.GET("/conversations/:id", s.getConversation, authed)
+	g.POST("/conversations/:id/messages", s.createMessage, authed)
+	g.GET("/conversations/:id/messages", s.listMessages, authed)
 
 	if cfg.Socket != nil {
 		e.GET("/socket/websocket", echo.WrapHandler(cfg.Socket))

@@ -14,6 +14,8 @@ import (
 	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
 
 	"github.com/companyapi/companyapi/ent"
+	// Registers the schema's hooks and defaults with the generated client.
+	_ "github.com/companyapi/companyapi/ent/runtime"
 )
 
 // Store is an open database: the Ent client and the pool under it.

@@ -1,0 +1,152 @@
+package chat_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/store"
+	"github.com/companyapi/companyapi/internal/storetest"
+)
+
+type nopMailer struct{}
+
+func (nopMailer) SendWelcome(string, string) error { return nil }
+
+// recorder is a Publisher that remembers what it was asked to deliver.
+type recorder struct {
+	mu   sync.Mutex
+	sent []string
+}
+
+func (r *recorder) PublishMessage(_ context.Context, m chat.Message, to []int, origin string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, fmt.Sprintf("%d->%v/%s", m.ID, to, origin))
+}
+
+func newService(t *testing.T, st *store.Store) (*chat.Service, *recorder) {
+	t.Helper()
+	rec := &recorder{}
+	svc, err := chat.New(chat.Config{
+		Client: st.Client, Dialect: st.Dialect, Mailer: nopMailer{}, Publisher: rec,
+		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
+		GeneratePassword: auth.GeneratePassword,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	return svc, rec
+}
+
+func mustUser(t *testing.T, svc *chat.Service, name string) chat.User {
+	t.Helper()
+	u, err := svc.Register(context.Background(), chat.Registration{Name: name, Subname: "x", Email: name + "@example.com", Job: "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// TestConcurrentSendsGroupCommit sends many messages at once: every one is
+// stored exactly once, acknowledged with its own id, published after
+// commit, and the conversation points at the newest.
+func TestConcurrentSendsGroupCommit(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc, rec := newService(t, st)
+		a, b := mustUser(t, svc, "ann"), mustUser(t, svc, "bob")
+		conv, _, err := svc.CreateConversation(ctx, a.ID, b.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const n = 200
+		ids := make([]int, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				from := a.ID
+				if i%2 == 1 {
+					from = b.ID
+				}
+				m, err := svc.SendMessage(ctx, chat.SendInput{SenderID: from, ConversationID: conv.ID, Content: fmt.Sprintf("m%d", i), Origin: "s1"})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if m.Content != fmt.Sprintf("m%d", i) || m.SenderID != from {
+					t.Errorf("ack %+v for m%d", m, i)
+				}
+				ids[i] = m.ID
+			}()
+		}
+		wg.Wait()
+		seen := map[int]bool{}
+		maxID := 0
+		for _, id := range ids {
+			if id == 0 || seen[id] {
+				t.Fatalf("ids %v: missing or repeated", ids)
+			}
+			seen[id] = true
+			maxID = max(maxID, id)
+		}
+		stored, err := st.Client.Message.Query().Count(ctx)
+		if err != nil || stored != n {
+			t.Fatalf("%d stored (%v), want %d", stored, err, n)
+		}
+		if len(rec.sent) != n {
+			t.Fatalf("%d published, want %d", len(rec.sent), n)
+		}
+		got, err := svc.GetConversation(ctx, a.ID, conv.ID)
+		if err != nil || got.LastMessage == nil || got.LastMessage.ID != maxID {
+			t.Fatalf("last message %+v (%v), want id %d", got.LastMessage, err, maxID)
+		}
+	})
+}
+
+func TestSendMessageRules(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc, rec := newService(t, st)
+		a, b, c := mustUser(t, svc, "ann"), mustUser(t, svc, "bob"), mustUser(t, svc, "cid")
+		conv, _, _ := svc.CreateConversation(ctx, a.ID, b.ID)
+		cases := []struct {
+			name string
+			in   chat.SendInput
+			kind chat.Kind
+		}{
+			{"nok, stranger", chat.SendInput{SenderID: c.ID, ConversationID: conv.ID, Content: "x"}, chat.KindNotFound},
+			{"nok, no conversation", chat.SendInput{SenderID: a.ID, ConversationID: 999999, Content: "x"}, chat.KindNotFound},
+			{"nok, wrong recipient", chat.SendInput{SenderID: a.ID, ConversationID: conv.ID, RecipientID: c.ID, Content: "x"}, chat.KindInvalid},
+			{"nok, blank", chat.SendInput{SenderID: a.ID, ConversationID: conv.ID, Content: " \n"}, chat.KindInvalid},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				if _, err := svc.SendMessage(ctx, tc.in); chat.KindOf(err) != tc.kind {
+					t.Fatalf("err %v, want kind %v", err, tc.kind)
+				}
+			})
+		}
+		if len(rec.sent) != 0 {
+			t.Fatalf("refused messages were published: %v", rec.sent)
+		}
+		m, err := svc.SendMessage(ctx, chat.SendInput{SenderID: a.ID, ConversationID: conv.ID, RecipientID: b.ID, Content: "hi", Origin: "sock-1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("%d->[%d %d]/sock-1", m.ID, b.ID, a.ID)
+		if len(rec.sent) != 1 || rec.sent[0] != want {
+			t.Fatalf("published %v, want %s", rec.sent, want)
+		}
+		svc.Close()
+		if _, err := svc.SendMessage(ctx, chat.SendInput{SenderID: a.ID, ConversationID: conv.ID, Content: "late"}); chat.KindOf(err) != chat.KindUnavailable {
+			t.Fatalf("send after Close: %v", err)
+		}
+	})
+}

@@ -1,0 +1,178 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/httpapi"
+	"github.com/companyapi/companyapi/internal/store"
+	"github.com/companyapi/companyapi/internal/storetest"
+)
+
+// testSecret signs tokens in tests.
+var testSecret = []byte("test-secret-0123456789abcdef0123456789")
+
+// fastArgon2 keeps tests quick; the production parameters have their own
+// test in internal/auth.
+var fastArgon2 = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// mailbox records welcome mails so tests can read generated passwords.
+type mailbox struct {
+	mu        sync.Mutex
+	passwords map[string]string
+}
+
+func (m *mailbox) SendWelcome(to, password string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.passwords[to] = password
+	return nil
+}
+
+func (m *mailbox) password(t *testing.T, email string) string {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.passwords[strings.ToLower(email)]
+	if !ok {
+		t.Fatalf("no welcome mail to %s", email)
+	}
+	return p
+}
+
+// env is the whole REST API over one store.
+type env struct {
+	t      *testing.T
+	e      *echo.Echo
+	svc    *chat.Service
+	st     *store.Store
+	mail   *mailbox
+	tokens *auth.Tokens
+}
+
+type envOption func(*httpapi.Config)
+
+func withRateLimit(n int) envOption { return func(c *httpapi.Config) { c.RateLimitLogin = n } }
+
+func newEnv(t *testing.T, st *store.Store, opts ...envOption) *env {
+	t.Helper()
+	mb := &mailbox{passwords: map[string]string{}}
+	svc, err := chat.New(chat.Config{
+		Client: st.Client, Dialect: st.Dialect, Hasher: auth.NewHasher(fastArgon2, 0),
+		Mailer: mb, GeneratePassword: auth.GeneratePassword,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	tokens := auth.NewTokens(testSecret, time.Hour)
+	cfg := httpapi.Config{
+		Chat: svc, Auth: &auth.Authenticator{Tokens: tokens, Accounts: svc}, Tokens: tokens, DB: st,
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	e, err := httpapi.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, e: e, svc: svc, st: st, mail: mb, tokens: tokens}
+}
+
+// each runs fn on a fresh API over SQLite and over PostgreSQL.
+func each(t *testing.T, fn func(t *testing.T, v *env)) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		fn(t, newEnv(t, st))
+	})
+}
+
+type response struct {
+	Code   int
+	Header http.Header
+	Body   []byte
+}
+
+// JSON decodes the body into a generic value.
+func (r response) JSON(t *testing.T) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", r.Body, err)
+	}
+	return v
+}
+
+// do sends a request; body may be a string (sent as is) or a value
+// (encoded as JSON).
+func (v *env) do(method, path string, body any, token string) response {
+	v.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			v.t.Fatal(err)
+		}
+		r = bytes.NewReader(raw)
+	}
+	req := httptest.NewRequest(method, path, r)
+	req.Header.Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	if token != "" {
+		req.Header.Set(echo.HeaderAuthorization, "Bearer "+token)
+	}
+	rec := httptest.NewRecorder()
+	v.e.ServeHTTP(rec, req)
+	return response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
+}
+
+// expect fails unless the response has the status.
+func (r response) expect(t *testing.T, code int) response {
+	t.Helper()
+	if r.Code != code {
+		t.Fatalf("status %d, want %d; body %s", r.Code, code, r.Body)
+	}
+	return r
+}
+
+type user struct {
+	ID       int
+	Email    string
+	Password string
+	Token    string
+}
+
+// register creates an account through the API and logs it in.
+func (v *env) register(name string) user {
+	v.t.Helper()
+	email := name + "@example.com"
+	res := v.do("POST", "/api/users", map[string]any{"user": map[string]any{
+		"name": name, "subname": "Doe", "email": email, "job": "engineer"}}, "").expect(v.t, 201)
+	id := int(res.JSON(v.t)["id"].(float64))
+	pw := v.mail.password(v.t, email)
+	return user{ID: id, Email: email, Password: pw, Token: v.login(email, pw)}
+}
+
+func (v *env) login(email, password string) string {
+	v.t.Helper()
+	res := v.do("POST", "/api/login", map[string]any{"creds": map[string]any{"email": email, "password": password}}, "").expect(v.t, 200)
+	return res.JSON(v.t)["data"].(map[string]any)["token"].(string)
+}
+
+func ctx() context.Context { return context.Background() }

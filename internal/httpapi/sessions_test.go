@@ -1,0 +1,135 @@
+package httpapi_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/companyapi/companyapi/internal/auth"
+)
+
+func TestLogin(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		a := v.register("ann")
+		t.Run("ok, token in body and header", func(t *testing.T) {
+			res := v.do("POST", "/api/login", map[string]any{"creds": map[string]any{"email": "ANN@example.com ", "password": a.Password}}, "").expect(t, 200)
+			d := res.JSON(t)["data"].(map[string]any)
+			token := d["token"].(string)
+			if res.Header.Get("Authorization") != "Bearer "+token {
+				t.Fatalf("Authorization header %q", res.Header.Get("Authorization"))
+			}
+			u := d["user"].(map[string]any)
+			if u["email"] != a.Email || len(u) != 5 {
+				t.Fatalf("user %v", u)
+			}
+			c, err := v.tokens.Parse(token)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if int64(d["expire"].(float64)) != c.ExpiresAt.Unix() || c.Subject != "User:"+strconv.Itoa(a.ID) || c.Issuer != "CompanyApi" || c.ID == "" {
+				t.Fatalf("claims %+v, expire %v", c, d["expire"])
+			}
+		})
+		for name, creds := range map[string]map[string]any{
+			"nok, wrong password": {"email": a.Email, "password": "nope"},
+			"nok, unknown email":  {"email": "nobody@example.com", "password": a.Password},
+			"nok, empty":          {},
+		} {
+			t.Run(name, func(t *testing.T) {
+				res := v.do("POST", "/api/login", map[string]any{"creds": creds}, "").expect(t, 401)
+				if string(res.Body) != `{"data":"invalid email or password"}`+"\n" {
+					t.Fatalf("body %q", res.Body)
+				}
+			})
+		}
+		t.Run("nok, wrong type", func(t *testing.T) {
+			assertErrors(t, v.do("POST", "/api/login", map[string]any{"creds": map[string]any{"email": 5, "password": "x"}}, "").expect(t, 422), "email", "is invalid")
+		})
+		t.Run("nok, no creds", func(t *testing.T) {
+			v.do("POST", "/api/login", map[string]any{"email": a.Email}, "").expect(t, 400)
+		})
+	})
+}
+
+func TestLogout(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		a := v.register("ann")
+		other := v.login(a.Email, a.Password)
+		v.do("POST", "/api/logout", nil, a.Token).expect(t, 204)
+		res := v.do("GET", "/api/users/me", nil, a.Token).expect(t, 401)
+		if res.JSON(t)["message"] != "token_revoked" {
+			t.Fatalf("body %s", res.Body)
+		}
+		v.do("GET", "/api/users/me", nil, other).expect(t, 200)
+		// Expired revocations are purged; live ones stay.
+		if n, err := v.svc.PurgeRevokedTokens(ctx()); err != nil || n != 0 {
+			t.Fatalf("purged %d (%v), want 0", n, err)
+		}
+	})
+}
+
+func TestTokenRefusals(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		a := v.register("ann")
+		claims := func(exp time.Time) jwt.RegisteredClaims {
+			return jwt.RegisteredClaims{Issuer: auth.Issuer, Subject: "User:" + strconv.Itoa(a.ID), ID: "x1",
+				IssuedAt: jwt.NewNumericDate(time.Now().Add(-2 * time.Hour)), ExpiresAt: jwt.NewNumericDate(exp)}
+		}
+		sign := func(m jwt.SigningMethod, key any, c jwt.Claims) string {
+			s, err := jwt.NewWithClaims(m, c).SignedString(key)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		good := sign(jwt.SigningMethodHS256, testSecret, claims(time.Now().Add(time.Hour)))
+		v.do("GET", "/api/users/me", nil, good).expect(t, 200)
+		noIss := claims(time.Now().Add(time.Hour))
+		noIss.Issuer = "Someone"
+		ghost := claims(time.Now().Add(time.Hour))
+		ghost.Subject = "User:999999"
+		cases := map[string]string{
+			"alg none":     sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(time.Now().Add(time.Hour))),
+			"alg HS512":    sign(jwt.SigningMethodHS512, testSecret, claims(time.Now().Add(time.Hour))),
+			"other secret": sign(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdefghij"), claims(time.Now().Add(time.Hour))),
+			"expired":      sign(jwt.SigningMethodHS256, testSecret, claims(time.Now().Add(-time.Hour))),
+			"wrong issuer": sign(jwt.SigningMethodHS256, testSecret, noIss),
+			"unknown user": sign(jwt.SigningMethodHS256, testSecret, ghost),
+			"garbage":      "not.a.jwt",
+			"tampered":     good[:len(good)-4] + strings.Repeat("A", 4),
+		}
+		for name, token := range cases {
+			t.Run("nok, "+name, func(t *testing.T) {
+				res := v.do("GET", "/api/users/me", nil, token).expect(t, 401)
+				if res.JSON(t)["message"] == nil {
+					t.Fatalf("body %s", res.Body)
+				}
+			})
+		}
+		t.Run("nok, not bearer", func(t *testing.T) {
+			req := v.do("GET", "/api/users/me", nil, "")
+			req.expect(t, 401)
+		})
+	})
+}
+
+func TestRateLimit(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		limited := newEnv(t, v.st, withRateLimit(3))
+		body := map[string]any{"creds": map[string]any{"email": "x@example.com", "password": "y"}}
+		for range 3 {
+			limited.do("POST", "/api/login", body, "").expect(t, 401)
+		}
+		res := limited.do("POST", "/api/login", body, "").expect(t, 429)
+		if res.Header.Get("Retry-After") == "" || res.JSON(t)["message"] == nil {
+			t.Fatalf("429 without Retry-After or message: %v %s", res.Header, res.Body)
+		}
+		// Login, registration and password change share one budget per IP.
+		limited.do("POST", "/api/users", map[string]any{"user": map[string]any{}}, "").expect(t, 429)
+		// Unlimited routes are not counted.
+		limited.do("GET", "/healthz", nil, "").expect(t, 200)
+	})
+}

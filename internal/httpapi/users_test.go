@@ -1,0 +1,166 @@
+package httpapi_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	entuser "github.com/companyapi/companyapi/ent/user"
+)
+
+func TestRegister(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		t.Run("ok, user at top level, password only mailed and hashed", func(t *testing.T) {
+			res := v.do("POST", "/api/users", map[string]any{"user": map[string]any{
+				"name": "John", "subname": "Doe", "email": "  Doe@Gmail.com ", "job": "engineer", "admin": true}}, "").expect(t, 201)
+			body := res.JSON(t)
+			want := map[string]any{"id": body["id"], "name": "John", "subname": "Doe", "email": "doe@gmail.com", "job": "engineer"}
+			if fmt.Sprint(body) != fmt.Sprint(want) {
+				t.Fatalf("body %v, want %v", body, want)
+			}
+			pw := v.mail.password(t, "doe@gmail.com")
+			if len(pw) < 16 {
+				t.Fatalf("generated password %d chars, want ≥ 16", len(pw))
+			}
+			if strings.Contains(string(res.Body), pw) {
+				t.Fatal("password in the response")
+			}
+			u, err := v.st.Client.User.Query().Where(entuser.Email("doe@gmail.com")).Only(ctx())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.PasswordHash == pw || !strings.HasPrefix(u.PasswordHash, "$argon2id$") {
+				t.Fatalf("stored %q, want an argon2id hash", u.PasswordHash)
+			}
+		})
+		t.Run("nok, email taken in any case", func(t *testing.T) {
+			res := v.do("POST", "/api/users", map[string]any{"user": map[string]any{
+				"name": "Jim", "subname": "Doe", "email": "DOE@gmail.com", "job": "CEO"}}, "").expect(t, 422)
+			assertErrors(t, res, "email", "has already been taken")
+		})
+		cases := []struct {
+			name  string
+			body  any
+			code  int
+			field string
+			msg   string
+		}{
+			{"nok, empty user", map[string]any{"user": map[string]any{}}, 422, "name", "can't be blank"},
+			{"nok, blank subname", map[string]any{"user": map[string]any{"name": "a", "subname": "  ", "email": "a@b.co", "job": "x"}}, 422, "subname", "can't be blank"},
+			{"nok, bad email", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": "nope", "job": "x"}}, 422, "email", "has invalid format"},
+			{"nok, missing job", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": "a@b.co"}}, 422, "job", "can't be blank"},
+			{"nok, wrong type", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": 5, "job": "x"}}, 422, "email", "is invalid"},
+			{"nok, not JSON", "{nope", 400, "", ""},
+			{"nok, no user object", map[string]any{"name": "a"}, 400, "", ""},
+			{"nok, user not an object", map[string]any{"user": "a"}, 400, "", ""},
+			{"nok, JSON array", "[1,2]", 400, "", ""},
+			{"nok, too large", `{"user":{"name":"` + strings.Repeat("a", 70<<10) + `"}}`, 413, "", ""},
+		}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) {
+				res := v.do("POST", "/api/users", c.body, "").expect(t, c.code)
+				if c.field != "" {
+					assertErrors(t, res, c.field, c.msg)
+				} else if res.JSON(t)["message"] == "" {
+					t.Fatalf("no message in %s", res.Body)
+				}
+			})
+		}
+		n, err := v.st.Client.User.Query().Count(ctx())
+		if err != nil || n != 1 {
+			t.Fatalf("%d users after bad requests (%v), want 1", n, err)
+		}
+	})
+}
+
+// assertErrors checks {"errors": {field: [..., msg, ...]}}.
+func assertErrors(t *testing.T, res response, field, msg string) {
+	t.Helper()
+	errs, ok := res.JSON(t)["errors"].(map[string]any)
+	if !ok {
+		t.Fatalf("no errors object in %s", res.Body)
+	}
+	list, _ := errs[field].([]any)
+	for _, m := range list {
+		if m == msg {
+			return
+		}
+	}
+	t.Fatalf("errors[%q] = %v, want %q (body %s)", field, errs[field], msg, res.Body)
+}
+
+func TestUsersAPI(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		a, b, c := v.register("ann"), v.register("bob"), v.register("cid")
+		t.Run("ok, me", func(t *testing.T) {
+			d := v.do("GET", "/api/users/me", nil, a.Token).expect(t, 200).JSON(t)["data"].(map[string]any)
+			if d["email"] != a.Email || int(d["id"].(float64)) != a.ID {
+				t.Fatalf("me = %v", d)
+			}
+			if _, ok := d["password"]; ok {
+				t.Fatal("password serialised")
+			}
+		})
+		t.Run("ok, by id", func(t *testing.T) {
+			d := v.do("GET", fmt.Sprintf("/api/users/%d", b.ID), nil, a.Token).expect(t, 200).JSON(t)["data"].(map[string]any)
+			if d["email"] != b.Email {
+				t.Fatalf("got %v", d)
+			}
+		})
+		t.Run("nok, unknown id", func(t *testing.T) {
+			res := v.do("GET", "/api/users/999999", nil, a.Token).expect(t, 404)
+			if res.JSON(t)["message"] != "not found" {
+				t.Fatalf("body %s", res.Body)
+			}
+			v.do("GET", "/api/users/abc", nil, a.Token).expect(t, 404)
+		})
+		t.Run("ok, list keyset by id", func(t *testing.T) {
+			ids := func(res response) []int {
+				var out []int
+				for _, u := range res.JSON(t)["data"].([]any) {
+					out = append(out, int(u.(map[string]any)["id"].(float64)))
+				}
+				return out
+			}
+			all := ids(v.do("GET", "/api/users", nil, a.Token).expect(t, 200))
+			if fmt.Sprint(all) != fmt.Sprint([]int{a.ID, b.ID, c.ID}) {
+				t.Fatalf("list %v", all)
+			}
+			page := ids(v.do("GET", "/api/users?limit=1", nil, a.Token).expect(t, 200))
+			next := ids(v.do("GET", fmt.Sprintf("/api/users?limit=2&after=%d", page[0]), nil, a.Token).expect(t, 200))
+			if fmt.Sprint(page, next) != fmt.Sprint([]int{a.ID}, []int{b.ID, c.ID}) {
+				t.Fatalf("pages %v %v", page, next)
+			}
+		})
+		for _, q := range []string{"limit=0", "limit=201", "limit=x", "after=-1", "after=x"} {
+			t.Run("nok, "+q, func(t *testing.T) {
+				field := strings.SplitN(q, "=", 2)[0]
+				res := v.do("GET", "/api/users?"+q, nil, a.Token).expect(t, 422)
+				if _, ok := res.JSON(t)["errors"].(map[string]any)[field]; !ok {
+					t.Fatalf("error does not name %s: %s", field, res.Body)
+				}
+			})
+		}
+		t.Run("nok, no token", func(t *testing.T) {
+			res := v.do("GET", "/api/users", nil, "").expect(t, 401)
+			if res.JSON(t)["message"] == nil {
+				t.Fatalf("body %s", res.Body)
+			}
+		})
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		a := v.register("ann")
+		put := func(current, next any) response {
+			return v.do("PUT", "/api/users/me/password", map[string]any{"password": map[string]any{"current": current, "new": next}}, a.Token)
+		}
+		assertErrors(t, put("wrong-password", "a-new-long-password").expect(t, 422), "current", "is invalid")
+		assertErrors(t, put(a.Password, "short").expect(t, 422), "new", "should be at least 12 character(s)")
+		assertErrors(t, put(a.Password, 12345678901234).expect(t, 422), "new", "is invalid")
+		put(a.Password, "a-new-long-password").expect(t, 204)
+		v.do("POST", "/api/login", map[string]any{"creds": map[string]any{"email": a.Email, "password": a.Password}}, "").expect(t, 401)
+		v.login(a.Email, "a-new-long-password")
+	})
+}
