@@ -8,7 +8,7 @@ import (
 	"github.com/companyapi/companyapi/ent/conversation"
 )
 
-func openConv(t *testing.T, v *env, from user, to int) (int, response) {
+func openConv(t testing.TB, v *env, from user, to int) (int, response) {
 	t.Helper()
 	res := v.do("POST", "/api/conversations", map[string]any{"conversation": map[string]any{"recipient_id": to}}, from.Token)
 	if res.Code != 201 && res.Code != 200 {

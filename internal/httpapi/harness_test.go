@@ -42,7 +42,7 @@ func (m *mailbox) SendWelcome(to, password string) error {
 	return nil
 }
 
-func (m *mailbox) password(t *testing.T, email string) string {
+func (m *mailbox) password(t testing.TB, email string) string {
 	t.Helper()
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -55,7 +55,7 @@ func (m *mailbox) password(t *testing.T, email string) string {
 
 // env is the whole REST API over one store.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	e      *echo.Echo
 	svc    *chat.Service
 	st     *store.Store
@@ -68,6 +68,12 @@ type envOption func(*httpapi.Config)
 func withRateLimit(n int) envOption { return func(c *httpapi.Config) { c.RateLimitLogin = n } }
 
 func newEnv(t *testing.T, st *store.Store, opts ...envOption) *env {
+	t.Helper()
+	return newEnvTB(t, st, opts...)
+}
+
+// newEnvTB is newEnv for benchmarks too.
+func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	t.Helper()
 	mb := &mailbox{passwords: map[string]string{}}
 	svc, err := chat.New(chat.Config{
@@ -107,7 +113,7 @@ type response struct {
 }
 
 // JSON decodes the body into a generic value.
-func (r response) JSON(t *testing.T) map[string]any {
+func (r response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
 	if err := json.Unmarshal(r.Body, &v); err != nil {
@@ -143,7 +149,7 @@ func (v *env) do(method, path string, body any, token string) response {
 }
 
 // expect fails unless the response has the status.
-func (r response) expect(t *testing.T, code int) response {
+func (r response) expect(t testing.TB, code int) response {
 	t.Helper()
 	if r.Code != code {
 		t.Fatalf("status %d, want %d; body %s", r.Code, code, r.Body)

@@ -33,9 +33,8 @@ func (s *server) createMessage(c echo.Context) error {
 	return c.JSON(http.StatusCreated, dataBody{Data: m})
 }
 
-
 type historyBody struct {
-	Data   []chat.Message `json:"data"`
+	Data   []chat.Message  `json:"data"`
 	Paging map[string]*int `json:"paging"`
 }
 

@@ -70,4 +70,3 @@ func rateLimit(perMinute int) echo.MiddlewareFunc {
 		},
 	})
 }
-
