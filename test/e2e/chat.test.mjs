@@ -1,0 +1,169 @@
+// End-to-end: a real `companyapi serve` process driven by the official
+// phoenix JS client, as the seed app's clients use it.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join as pathJoin, resolve } from "node:path";
+import { Socket } from "phoenix";
+import WebSocket from "ws";
+
+const bin = process.env.COMPANYAPI_BIN ?? resolve(import.meta.dirname, "../../bin/companyapi");
+let server, base, dir;
+
+before(async () => {
+  dir = mkdtempSync(pathJoin(tmpdir(), "companyapi-e2e-"));
+  server = spawn(bin, ["serve"], {
+    env: { ...process.env, APP_ENV: "dev", ADDR: "127.0.0.1:0", DATABASE_URL: `sqlite://${pathJoin(dir, "e2e.db")}`, LOG_LEVEL: "warn" },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  base = await new Promise((ok, fail) => {
+    let out = "";
+    const timer = setTimeout(() => fail(new Error(`server did not start: ${out}`)), 20000);
+    server.stdout.on("data", (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); ok(m[1]); }
+    });
+    server.on("exit", (code) => fail(new Error(`server exited ${code}: ${out}`)));
+  });
+});
+
+after(async () => {
+  if (server && server.exitCode === null) {
+    const exited = new Promise((ok) => server.on("exit", ok));
+    server.kill("SIGTERM");
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function api(method, path, body, token) {
+  const headers = { "content-type": "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const res = await fetch(base + path, { method, headers, body: body && JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : null };
+}
+
+async function passwordFor(email) {
+  for (let i = 0; i < 100; i++) {
+    const res = await fetch(base + "/sent_mails", { headers: { accept: "application/json" } });
+    const mail = (await res.json()).find((m) => m.to === email);
+    if (mail) return mail.text.match(/generated password (\S+?)\. /)[1];
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`no mail to ${email}`);
+}
+
+async function newUser(name) {
+  const email = `${name}@example.com`;
+  const reg = await api("POST", "/api/users", { user: { name, subname: "Doe", email, job: "engineer" } });
+  assert.equal(reg.status, 201);
+  assert.equal(reg.body.password, undefined, "registration must not return the password");
+  const login = await api("POST", "/api/login", { creds: { email, password: await passwordFor(email) } });
+  assert.equal(login.status, 200);
+  return { id: reg.body.id, token: login.body.data.token };
+}
+
+function connect(token) {
+  const socket = new Socket(base.replace("http", "ws") + "/socket", { params: { token }, transport: WebSocket, reconnectAfterMs: () => 100000 });
+  socket.connect();
+  return socket;
+}
+
+function join(socket) {
+  const channel = socket.channel("room:chat", {});
+  return new Promise((ok, fail) => {
+    channel.join().receive("ok", () => ok(channel)).receive("error", fail).receive("timeout", () => fail(new Error("join timeout")));
+  });
+}
+
+function push(channel, event, payload) {
+  return new Promise((ok, fail) => {
+    channel.push(event, payload)
+      .receive("ok", (r) => ok({ status: "ok", response: r }))
+      .receive("error", (r) => ok({ status: "error", response: r }))
+      .receive("timeout", () => fail(new Error(`${event} timed out`)));
+  });
+}
+
+function nextPush(channel, event) {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`no ${event}`)), 5000);
+    const ref = channel.on(event, (payload) => { clearTimeout(timer); channel.off(event, ref); ok(payload); });
+  });
+}
+
+test("two users chat over room:chat with phoenix.js", async () => {
+  const ann = await newUser("ann");
+  const bob = await newUser("bob");
+  const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
+  assert.equal(conv.status, 201);
+  const convId = conv.body.data.id;
+
+  const annSocket = connect(ann.token);
+  const bobSocket = connect(bob.token);
+  const annChan = await join(annSocket);
+  const bobChan = await join(bobSocket);
+
+  const bobGets = nextPush(bobChan, "receive_msg");
+  const sent = await push(annChan, "send_msg", { user: bob.id, conv: convId, message: "Hi! This is message" });
+  assert.equal(sent.status, "ok");
+  assert.equal(sent.response.message.content, "Hi! This is message");
+  const got = await bobGets;
+  assert.deepEqual(got.message, sent.response.message);
+  assert.equal(got.message.sender_id, ann.id);
+  assert.equal(got.message.conversation_id, convId);
+
+  const annGets = nextPush(annChan, "receive_msg");
+  const reply = await push(bobChan, "send_msg", { user: ann.id, conv: convId, message: "This is a reply" });
+  assert.equal(reply.status, "ok");
+  assert.equal((await annGets).message.content, "This is a reply");
+
+  // A message posted over REST is pushed too.
+  const restGets = nextPush(bobChan, "receive_msg");
+  const posted = await api("POST", `/api/conversations/${convId}/messages`, { message: { content: "over REST" } }, ann.token);
+  assert.equal(posted.status, 201);
+  assert.equal((await restGets).message.id, posted.body.data.id);
+
+  // Refusals come back as error replies in REST's wording.
+  const blank = await push(annChan, "send_msg", { user: bob.id, conv: convId, message: "   " });
+  assert.equal(blank.status, "error");
+  assert.deepEqual(blank.response.errors, { content: ["can't be blank"] });
+  const wrongType = await push(annChan, "send_msg", { user: bob.id, conv: "x", message: "hi" });
+  assert.equal(wrongType.status, "error");
+  assert.ok(wrongType.response.errors.conv, JSON.stringify(wrongType.response));
+
+  // Everything acknowledged is in the history, oldest first after a cursor.
+  const history = await api("GET", `/api/conversations/${convId}/messages?after=${sent.response.message.id}`, null, bob.token);
+  assert.equal(history.status, 200);
+  assert.deepEqual(history.body.data.map((m) => m.content), ["This is a reply", "over REST"]);
+
+  annSocket.disconnect();
+  bobSocket.disconnect();
+});
+
+test("a third user cannot post into the conversation", async () => {
+  const a = await newUser("carol");
+  const b = await newUser("dave");
+  const c = await newUser("eve");
+  const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: b.id } }, a.token);
+  const socket = connect(c.token);
+  const chan = await join(socket);
+  const res = await push(chan, "send_msg", { user: b.id, conv: conv.body.data.id, message: "intruder" });
+  assert.equal(res.status, "error");
+  assert.equal(res.response.reason, "not found");
+  socket.disconnect();
+});
+
+test("a bad token is refused with 403 before the upgrade", async () => {
+  const status = await new Promise((ok) => {
+    const ws = new WebSocket(base.replace("http", "ws") + "/socket/websocket?vsn=2.0.0&token=nope");
+    ws.on("unexpected-response", (_req, res) => ok(res.statusCode));
+    ws.on("open", () => ok("open"));
+    ws.on("error", () => {});
+  });
+  assert.equal(status, 403);
+});
