@@ -118,4 +118,3 @@ func migrateCmd(ctx context.Context, getenv func(string) string, stdout, stderr 
 	}
 	return nil
 }
-
