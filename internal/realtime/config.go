@@ -1,0 +1,102 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/companyapi/companyapi/internal/chat"
+)
+
+// Authenticator turns the socket's ?token= into a user. Any error refuses
+// the connection with HTTP 403 before the upgrade, as Phoenix's connect/3
+// returning :error does.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (userID int, err error)
+}
+
+// Sender stores a message; it is the slice of the chat service that the
+// "room:chat" channel needs. It returns only after the message is committed.
+type Sender interface {
+	SendMessage(ctx context.Context, in chat.SendInput) (chat.Message, error)
+}
+
+// Config is what New needs. Auth and Chat are required; every other field
+// has a default.
+type Config struct {
+	Auth Authenticator
+	Chat Sender
+	// Broker carries pushes between server nodes. Default: an in-process
+	// LocalBroker, right for a single node.
+	Broker Broker
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+
+	// IdleTimeout closes a socket that has sent no frame for this long
+	// (phoenix.js heartbeats every 30 s). Default 60 s, Phoenix's default.
+	IdleTimeout time.Duration
+	// AllowedOrigins lists full browser origins ("https://app.example.com")
+	// allowed besides the request's own host.
+	AllowedOrigins []string
+	// AnyOrigin allows every origin. Only for development: it lets any web
+	// page use a visitor's token.
+	AnyOrigin bool
+
+	// OutboundQueue bounds the frames waiting to be written to one socket;
+	// a socket that falls this far behind is closed (1008). Default 64.
+	OutboundQueue int
+	// MaxFrame bounds one incoming message; larger ones close the socket
+	// (1009). Default 64 KiB.
+	MaxFrame int64
+	// WriteTimeout bounds one write; a peer that accepts no bytes for this
+	// long is dropped. Default 10 s.
+	WriteTimeout time.Duration
+	// SendTimeout bounds one Chat.SendMessage call, so a slow store cannot
+	// stall a socket's heartbeats for long. Default 10 s.
+	SendTimeout time.Duration
+}
+
+// Defaults for the zero fields of Config.
+const (
+	DefaultIdleTimeout   = 60 * time.Second
+	DefaultOutboundQueue = 64
+	DefaultMaxFrame      = 64 << 10
+	DefaultWriteTimeout  = 10 * time.Second
+	DefaultSendTimeout   = 10 * time.Second
+)
+
+// withDefaults validates c and fills its zero fields.
+func (c Config) withDefaults() (Config, error) {
+	if c.Auth == nil {
+		return c, errors.New("realtime: Config.Auth is required")
+	}
+	if c.Chat == nil {
+		return c, errors.New("realtime: Config.Chat is required")
+	}
+	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 {
+		return c, errors.New("realtime: Config timeouts and limits must not be negative")
+	}
+	if c.Broker == nil {
+		c.Broker = NewLocalBroker()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.OutboundQueue == 0 {
+		c.OutboundQueue = DefaultOutboundQueue
+	}
+	if c.MaxFrame == 0 {
+		c.MaxFrame = DefaultMaxFrame
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.SendTimeout == 0 {
+		c.SendTimeout = DefaultSendTimeout
+	}
+	return c, nil
+}

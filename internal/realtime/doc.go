@@ -1,0 +1,26 @@
+// Package realtime serves the Phoenix Channels protocol over WebSocket, so
+// that the seed app's clients (phoenix.js and its ports) keep working
+// against the Go server. The wire contract is api/channels.md.
+//
+// One socket costs as little as nhooyr.io/websocket allows: the HTTP
+// handler goroutine reads and handles frames in order, nhooyr adds its own
+// timeout goroutine, and a writer goroutine exists only while the socket
+// has frames queued. Pushes are encoded once per message and shared by
+// every target socket; only the join_ref is spliced in per socket.
+//
+// Files, one concern each:
+//
+//	config.go    Config, the Authenticator and Sender it depends on
+//	server.go    Server: upgrade (ServeHTTP) and Shutdown
+//	origin.go    which browser origins may open a socket
+//	hijack.go    smaller buffers for hijacked connections
+//	frame.go     the V1 and V2 JSON serializers
+//	socket.go    one connection: read loop, lifecycle, close codes
+//	outbound.go  the bounded outbound queue and its on-demand writer
+//	router.go    Phoenix's socket-level events: heartbeat, join, leave
+//	roomchat.go  the seed's "room:chat" channel
+//	errors.go    errors to phx_reply error responses, in one function
+//	hub.go       user id -> joined channels, sharded
+//	broker.go    the Broker interface and the in-process broker
+//	publish.go   chat.Publisher: PublishMessage and delivery to sockets
+package realtime

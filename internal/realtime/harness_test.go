@@ -1,0 +1,604 @@
+//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
+
+package realtime
+
+// The test harness: backends, a server on httptest, and a Phoenix client
+// built on nhooyr's Dial. Every helper a scenario needs is in this file.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/companyapi/companyapi/internal/chat"
+	"go.uber.org/goleak"
+	"nhooyr.io/websocket"
+)
+
+// The store backends share one admin pool to the PostgreSQL server for the
+// whole test binary (internal/storetest); its opener goroutine is expected.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreTopFunction("database/sql.(*DB).connectionOpener"))
+}
+
+// waitTimeout bounds every wait in these tests. It is generous on purpose:
+// tests assert what happens, never how fast.
+const waitTimeout = 10 * time.Second
+
+// backend is what the channel scenarios need from the domain. The fake one
+// is below; to run the same scenarios against the real chat service, append
+// a store-backed entry to backends from an init func in another _test file.
+type backend struct {
+	Auth Authenticator
+	Chat Sender
+	// Bind hands the server to the chat service as its chat.Publisher.
+	Bind func(chat.Publisher)
+	// NewUser creates a user and a token that Auth accepts for it.
+	NewUser func(t testing.TB) (id int, token string)
+	// NewConversation opens a conversation between users a and b.
+	NewConversation func(t testing.TB, a, b int) (id int)
+	// Stored reads a message back from the store; nil for the fake.
+	Stored func(t testing.TB, id int) (content string, ok bool)
+}
+
+var backends = []struct {
+	name string
+	new  func(t testing.TB) backend
+}{
+	{"fake", newFakeBackend},
+}
+
+// forEachBackend runs scenario once per backend, as a subtest.
+func forEachBackend(t *testing.T, scenario func(t *testing.T, b backend)) {
+	t.Helper()
+	for _, bk := range backends {
+		t.Run(bk.name, func(t *testing.T) { scenario(t, bk.new(t)) })
+	}
+}
+
+// fakeAuth accepts the tokens it issued.
+type fakeAuth struct {
+	mu     sync.Mutex
+	tokens map[string]int
+}
+
+func (a *fakeAuth) Authenticate(_ context.Context, token string) (int, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	id, ok := a.tokens[token]
+	if !ok {
+		return 0, &chat.Error{Kind: chat.KindUnauthenticated, Message: "invalid token"}
+	}
+	return id, nil
+}
+
+// fakeChat keeps conversations and messages in memory and publishes after
+// "committing", as the chat service does.
+type fakeChat struct {
+	mu     sync.Mutex
+	pub    chat.Publisher
+	convs  map[int][2]int
+	nextID int
+}
+
+func (c *fakeChat) SendMessage(ctx context.Context, in chat.SendInput) (chat.Message, error) {
+	c.mu.Lock()
+	conv, ok := c.convs[in.ConversationID]
+	if !ok || (conv[0] != in.SenderID && conv[1] != in.SenderID) {
+		c.mu.Unlock()
+		return chat.Message{}, chat.ErrNotFound
+	}
+	other := conv[0]
+	if other == in.SenderID {
+		other = conv[1]
+	}
+	fe := chat.FieldErrors{}
+	if in.RecipientID != 0 && in.RecipientID != other {
+		fe.Add("user", "is not a participant")
+	}
+	if strings.TrimSpace(in.Content) == "" {
+		fe.Add("content", "can't be blank")
+	}
+	if err := fe.Err(); err != nil {
+		c.mu.Unlock()
+		return chat.Message{}, err
+	}
+	c.nextID++
+	m := chat.Message{
+		ID:             c.nextID,
+		Content:        in.Content,
+		Date:           time.Now().UTC().Truncate(time.Second),
+		SenderID:       in.SenderID,
+		ConversationID: in.ConversationID,
+	}
+	pub := c.pub
+	c.mu.Unlock()
+	pub.PublishMessage(ctx, m, []int{other, in.SenderID}, in.Origin)
+	return m, nil
+}
+
+func newFakeBackend(testing.TB) backend {
+	auth := &fakeAuth{tokens: map[string]int{}}
+	fc := &fakeChat{convs: map[int][2]int{}}
+	var users, convs int
+	var mu sync.Mutex
+	return backend{
+		Auth: auth,
+		Chat: fc,
+		Bind: func(p chat.Publisher) { fc.mu.Lock(); fc.pub = p; fc.mu.Unlock() },
+		NewUser: func(testing.TB) (int, string) {
+			mu.Lock()
+			users++
+			id := users
+			mu.Unlock()
+			token := "token-" + strconv.Itoa(id)
+			auth.mu.Lock()
+			auth.tokens[token] = id
+			auth.mu.Unlock()
+			return id, token
+		},
+		NewConversation: func(_ testing.TB, a, b int) int {
+			mu.Lock()
+			convs++
+			id := 100 + convs
+			mu.Unlock()
+			fc.mu.Lock()
+			fc.convs[id] = [2]int{a, b}
+			fc.mu.Unlock()
+			return id
+		},
+	}
+}
+
+// testServer is a Server mounted at /socket/websocket on httptest.
+type testServer struct {
+	srv       *Server
+	ts        *httptest.Server
+	b         backend
+	transport *http.Transport
+}
+
+// startServer starts a server for b with cfg (Auth and Chat are taken from
+// b) and shuts it down when the test ends.
+func startServer(t testing.TB, b backend, cfg Config) *testServer {
+	t.Helper()
+	cfg.Auth, cfg.Chat = b.Auth, b.Chat
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	b.Bind(srv)
+	mux := http.NewServeMux()
+	mux.Handle("/socket/websocket", srv)
+	ts := &testServer{srv: srv, ts: httptest.NewServer(mux), b: b, transport: &http.Transport{}}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		ts.ts.Close()
+		ts.transport.CloseIdleConnections()
+	})
+	return ts
+}
+
+// socketURL is the endpoint with query parameters.
+func (ts *testServer) socketURL(q url.Values) string {
+	return "ws" + strings.TrimPrefix(ts.ts.URL, "http") + "/socket/websocket?" + q.Encode()
+}
+
+func query(token string, v vsn) url.Values {
+	q := url.Values{}
+	if token != "" {
+		q.Set("token", token)
+	}
+	if v == vsn2 {
+		q.Set("vsn", "2.0.0")
+	} else {
+		q.Set("vsn", "1.0.0")
+	}
+	return q
+}
+
+// tryDial opens a socket and returns the handshake response too.
+func (ts *testServer) tryDial(q url.Values, header http.Header) (*websocket.Conn, *http.Response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	conn, resp, err := websocket.Dial(ctx, ts.socketURL(q), &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: ts.transport},
+		HTTPHeader: header,
+	})
+	if resp != nil && resp.Body != nil {
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return conn, resp, err
+}
+
+// dial connects with token and serializer v.
+func (ts *testServer) dial(t testing.TB, token string, v vsn) *client {
+	t.Helper()
+	conn, _, err := ts.tryDial(query(token, v), nil)
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	conn.SetReadLimit(1 << 20)
+	c := &client{t: t, conn: conn, v: v}
+	t.Cleanup(func() { conn.CloseNow() })
+	return c
+}
+
+// user creates a user on the backend and connects it.
+func (ts *testServer) user(t testing.TB, v vsn) (id int, token string, c *client) {
+	t.Helper()
+	id, token = ts.b.NewUser(t)
+	return id, token, ts.dial(t, token, v)
+}
+
+// client is a Phoenix client speaking serializer v.
+type client struct {
+	t    testing.TB
+	conn *websocket.Conn
+	v    vsn
+	ref  int
+}
+
+// tframe is a decoded server frame; refs are nil, a string, or a number.
+type tframe struct {
+	JoinRef any
+	Ref     any
+	Topic   string
+	Event   string
+	Payload json.RawMessage
+}
+
+func (f tframe) String() string {
+	return fmt.Sprintf("[%v %v %q %q %s]", f.JoinRef, f.Ref, f.Topic, f.Event, f.Payload)
+}
+
+// reply decodes a phx_reply payload.
+func (f tframe) reply() (status string, response json.RawMessage) {
+	var p struct {
+		Status   string          `json:"status"`
+		Response json.RawMessage `json:"response"`
+	}
+	_ = json.Unmarshal(f.Payload, &p)
+	return p.Status, p.Response
+}
+
+func (c *client) nextRef() string {
+	c.ref++
+	return strconv.Itoa(c.ref)
+}
+
+// sendFrame writes one frame in the client's serializer.
+func (c *client) sendFrame(joinRef, ref any, topic, event string, payload any) {
+	c.t.Helper()
+	var msg any = []any{joinRef, ref, topic, event, payload}
+	if c.v == vsn1 {
+		msg = map[string]any{"topic": topic, "event": event, "payload": payload, "ref": ref, "join_ref": joinRef}
+	}
+	b, err := json.Marshal(msg)
+	if err != nil {
+		c.t.Fatalf("encode: %v", err)
+	}
+	c.writeRaw(websocket.MessageText, b)
+}
+
+func (c *client) writeRaw(typ websocket.MessageType, b []byte) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := c.conn.Write(ctx, typ, b); err != nil {
+		c.t.Fatalf("write: %v", err)
+	}
+}
+
+// push sends event on topic (joined as joinRef) and returns its ref.
+func (c *client) push(joinRef any, topic, event string, payload any) string {
+	c.t.Helper()
+	ref := c.nextRef()
+	c.sendFrame(joinRef, ref, topic, event, payload)
+	return ref
+}
+
+// readRaw reads the next message.
+func (c *client) readRaw() ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	typ, b, err := c.conn.Read(ctx)
+	if err == nil && typ != websocket.MessageText {
+		err = fmt.Errorf("got a %v message, want text", typ)
+	}
+	return b, err
+}
+
+// read reads and decodes the next frame, checking the serializer's shape.
+func (c *client) read() tframe {
+	c.t.Helper()
+	b, err := c.readRaw()
+	if err != nil {
+		c.t.Fatalf("read: %v", err)
+	}
+	f, err := parseServerFrame(c.v, b)
+	if err != nil {
+		c.t.Fatalf("frame %s: %v", b, err)
+	}
+	return f
+}
+
+// parseServerFrame decodes what the server wrote, independently of the
+// server's own codec.
+func parseServerFrame(v vsn, b []byte) (tframe, error) {
+	var f tframe
+	if v == vsn2 {
+		var a []json.RawMessage
+		if err := json.Unmarshal(b, &a); err != nil || len(a) != 5 {
+			return f, fmt.Errorf("not a 5-element array (%v)", err)
+		}
+		if json.Unmarshal(a[0], &f.JoinRef) != nil || json.Unmarshal(a[1], &f.Ref) != nil ||
+			json.Unmarshal(a[2], &f.Topic) != nil || json.Unmarshal(a[3], &f.Event) != nil {
+			return f, errors.New("bad element types")
+		}
+		f.Payload = a[4]
+		return f, nil
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil {
+		return f, err
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	if want := []string{"event", "join_ref", "payload", "ref", "topic"}; !slices.Equal(keys, want) {
+		return f, fmt.Errorf("keys %v, want %v", keys, want)
+	}
+	if json.Unmarshal(m["join_ref"], &f.JoinRef) != nil || json.Unmarshal(m["ref"], &f.Ref) != nil ||
+		json.Unmarshal(m["topic"], &f.Topic) != nil || json.Unmarshal(m["event"], &f.Event) != nil {
+		return f, errors.New("bad field types")
+	}
+	f.Payload = m["payload"]
+	return f, nil
+}
+
+// expect reads the next frame and checks its refs, topic and event; a nil
+// want ref means JSON null.
+func (c *client) expect(joinRef, ref any, topic, event string) tframe {
+	c.t.Helper()
+	f := c.read()
+	if !sameRef(f.JoinRef, joinRef) || !sameRef(f.Ref, ref) || f.Topic != topic || f.Event != event {
+		c.t.Fatalf("got %v, want [%v %v %q %q]", f, joinRef, ref, topic, event)
+	}
+	return f
+}
+
+// expectReply reads a phx_reply and checks its status; it returns the
+// response.
+func (c *client) expectReply(joinRef, ref any, topic, status string) json.RawMessage {
+	c.t.Helper()
+	f := c.expect(joinRef, ref, topic, eventReply)
+	got, resp := f.reply()
+	if got != status {
+		c.t.Fatalf("reply %v: status %q, want %q", f, got, status)
+	}
+	return resp
+}
+
+func sameRef(got, want any) bool {
+	if want == nil {
+		return got == nil
+	}
+	if n, ok := want.(int); ok {
+		g, ok := got.(float64)
+		return ok && g == float64(n)
+	}
+	return got == want
+}
+
+// join joins topic and returns the join_ref, failing unless the reply is ok.
+func (c *client) join(topic string) string {
+	c.t.Helper()
+	ref := c.nextRef()
+	c.sendFrame(ref, ref, topic, eventJoin, map[string]any{})
+	c.expectReply(ref, ref, topic, "ok")
+	return ref
+}
+
+// heartbeat round-trips a heartbeat. Frames are answered in order, so it
+// also proves that nothing was queued before it.
+func (c *client) heartbeat() {
+	c.t.Helper()
+	ref := c.push(nil, topicPhoenix, eventHeartbeat, map[string]any{})
+	c.expectReply(nil, ref, topicPhoenix, "ok")
+}
+
+// sendMsg pushes send_msg and returns its ref.
+func (c *client) sendMsg(joinRef string, to, conv int, text string) string {
+	c.t.Helper()
+	return c.push(joinRef, topicChat, eventSendMsg, map[string]any{"user": to, "conv": conv, "message": text})
+}
+
+// expectMessage reads a receive_msg push on room:chat and returns the
+// message.
+func (c *client) expectMessage(joinRef string) chat.Message {
+	c.t.Helper()
+	f := c.expect(joinRef, nil, topicChat, eventReceiveMsg)
+	return decodeMessage(c.t, f.Payload)
+}
+
+func decodeMessage(t testing.TB, b json.RawMessage) chat.Message {
+	t.Helper()
+	var p struct {
+		Message *chat.Message `json:"message"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil || p.Message == nil {
+		t.Fatalf("payload %s: no message (%v)", b, err)
+	}
+	return *p.Message
+}
+
+// expectClose reads, discarding data, until the connection ends, and checks
+// the close code.
+func (c *client) expectClose(codes ...websocket.StatusCode) {
+	c.t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for time.Now().Before(deadline) {
+		if _, err := c.readRaw(); err != nil {
+			if got := websocket.CloseStatus(err); !slices.Contains(codes, got) {
+				c.t.Fatalf("closed with %v (%v), want one of %v", got, err, codes)
+			}
+			return
+		}
+	}
+	c.t.Fatalf("socket still open after %v", waitTimeout)
+}
+
+// errorResponseOf decodes a reply's error response.
+func errorResponseOf(t testing.TB, resp json.RawMessage) errorReply {
+	t.Helper()
+	var e errorReply
+	if err := json.Unmarshal(resp, &e); err != nil {
+		t.Fatalf("error response %s: %v", resp, err)
+	}
+	return e
+}
+
+// eventually polls cond until it holds or waitTimeout passes.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// hubEmpty reports whether the server holds no user and no socket.
+func (ts *testServer) hubEmpty() bool {
+	users, sockets := ts.srv.hub.counts()
+	return users == 0 && sockets == 0
+}
+
+// socketsOf returns the server's sockets of a user that joined room:chat.
+func (ts *testServer) socketsOf(userID int) []*socket {
+	var out []*socket
+	for _, ch := range ts.srv.hub.appendChannels(nil, userID, topicChat) {
+		out = append(out, ch.sock)
+	}
+	return out
+}
+
+var vsns = []struct {
+	name string
+	v    vsn
+}{{"V1", vsn1}, {"V2", vsn2}}
+
+// messageFixture is a message as the chat service would return it.
+func messageFixture(id int) chat.Message {
+	return chat.Message{ID: id, Content: "hello", Date: time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC), SenderID: 1, ConversationID: 3}
+}
+
+// rawJoin opens a socket over plain TCP and joins room:chat with a
+// hand-written handshake and frame: a client that costs almost nothing in
+// this process, for measuring the server's memory per socket.
+func rawJoin(addr, token string) (net.Conn, error) {
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Now().Add(waitTimeout))
+	fmt.Fprintf(conn, "GET /socket/websocket?vsn=2.0.0&token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", url.QueryEscape(token), addr)
+	// The server sends nothing after its 101 until the join, so reading
+	// up to the blank line consumes exactly the response.
+	var resp []byte
+	for !bytes.HasSuffix(resp, []byte("\r\n\r\n")) {
+		var b [1]byte
+		if _, err := conn.Read(b[:]); err != nil {
+			conn.Close()
+			return nil, err
+		}
+		resp = append(resp, b[0])
+	}
+	if !bytes.HasPrefix(resp, []byte("HTTP/1.1 101")) {
+		conn.Close()
+		return nil, fmt.Errorf("handshake: %s", resp)
+	}
+	join := []byte(`["1","1","room:chat","phx_join",{}]`)
+	// Client frames must be masked; a zero key leaves the payload as is.
+	frame := append([]byte{0x81, 0x80 | byte(len(join)), 0, 0, 0, 0}, join...)
+	if _, err := conn.Write(frame); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	var hdr [2]byte
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil || hdr[0] != 0x81 || hdr[1] > 125 {
+		conn.Close()
+		return nil, fmt.Errorf("join reply header %x: %v", hdr, err)
+	}
+	if _, err := io.ReadFull(conn, make([]byte, hdr[1])); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	_ = conn.SetDeadline(time.Time{})
+	return conn, nil
+}
+
+// anyClosing reports whether any of the sockets has begun closing.
+func anyClosing(ss []*socket) bool {
+	for _, s := range ss {
+		if s.isClosing() {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFields compares two {"errors": {field: [msg]}} maps.
+func equalFields(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !slices.Equal(v, b[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// sameMessage compares messages as clients see them.
+func sameMessage(a, b chat.Message) bool {
+	return a.ID == b.ID && a.Content == b.Content && a.SenderID == b.SenderID &&
+		a.ConversationID == b.ConversationID && a.Date.Equal(b.Date)
+}
+
+// memStats collects garbage and reads the memory statistics.
+func memStats() runtime.MemStats {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	runtime.ReadMemStats(&ms)
+	return ms
+}

@@ -1,0 +1,165 @@
+//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
+
+package realtime
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"nhooyr.io/websocket"
+)
+
+// outFrame is one queued text message: head + joinRef + tail. A push is
+// encoded once and its head and tail shared by every target socket; only
+// the join_ref differs. A reply is all head.
+type outFrame struct {
+	head    []byte
+	joinRef string
+	tail    []byte
+}
+
+// queue is a FIFO of frames. Queues are pooled: a socket holds one only
+// while frames wait, so an idle socket holds none and a busy one does not
+// allocate per frame.
+type queue struct {
+	items []outFrame
+	next  int
+}
+
+var queues = sync.Pool{New: func() any { return new(queue) }}
+
+func (q *queue) len() int { return len(q.items) - q.next }
+
+func (q *queue) push(f outFrame) {
+	if q.next > 0 && len(q.items) == cap(q.items) {
+		n := copy(q.items, q.items[q.next:])
+		clear(q.items[n:])
+		q.items, q.next = q.items[:n], 0
+	}
+	q.items = append(q.items, f)
+}
+
+func (q *queue) pop() outFrame {
+	f := q.items[q.next]
+	q.items[q.next] = outFrame{}
+	q.next++
+	if q.next == len(q.items) {
+		q.items, q.next = q.items[:0], 0
+	}
+	return f
+}
+
+// reset drops every frame so the shared push bytes can be collected.
+func (q *queue) reset() {
+	clear(q.items)
+	q.items, q.next = q.items[:0], 0
+}
+
+// scratch buffers assemble spliced frames; one is borrowed per writer run.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// enqueue queues f without ever blocking the caller, who may be delivering
+// one message to thousands of sockets. A socket that already has
+// OutboundQueue frames waiting is a slow consumer: it is closed with 1008
+// and its client catches up over REST after reconnecting.
+func (s *socket) enqueue(f outFrame) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return
+	}
+	if s.q == nil {
+		s.q = queues.Get().(*queue)
+	}
+	var start, slow bool
+	if s.q.len() >= s.srv.cfg.OutboundQueue {
+		slow = true
+		start = s.beginCloseLocked(websocket.StatusPolicyViolation, "slow consumer")
+	} else {
+		s.q.push(f)
+		start = s.startWriterLocked()
+	}
+	s.mu.Unlock()
+	if slow {
+		s.logger().Warn("realtime: closing slow consumer", "queued", s.srv.cfg.OutboundQueue)
+	}
+	if start {
+		go s.writeLoop()
+	}
+}
+
+func (s *socket) startWriterLocked() bool {
+	if s.writing {
+		return false
+	}
+	s.writing = true
+	s.wg.Add(1)
+	return true
+}
+
+func (s *socket) releaseQueueLocked() {
+	if s.q != nil {
+		s.q.reset()
+		queues.Put(s.q)
+		s.q = nil
+	}
+}
+
+// writeLoop writes queued frames until the queue is empty, then ends; the
+// next enqueue starts another. When the socket is closing it performs the
+// close handshake instead, so closing never blocks whoever asked for it.
+func (s *socket) writeLoop() {
+	defer s.wg.Done()
+	buf := scratch.Get().(*[]byte)
+	defer func() {
+		// A rare huge message should not pin its buffer in the pool.
+		if cap(*buf) <= DefaultMaxFrame {
+			scratch.Put(buf)
+		}
+	}()
+	for {
+		s.mu.Lock()
+		if s.closing {
+			code, reason := s.closeCode, s.closeReason
+			s.mu.Unlock()
+			// writing stays true: this socket gets no other writer.
+			_ = s.conn.Close(code, reason)
+			return
+		}
+		if s.q == nil || s.q.len() == 0 {
+			s.writing = false
+			s.releaseQueueLocked()
+			s.mu.Unlock()
+			return
+		}
+		f := s.q.pop()
+		s.mu.Unlock()
+
+		msg := f.head
+		if f.joinRef != "" || f.tail != nil {
+			*buf = append(append(append((*buf)[:0], f.head...), f.joinRef...), f.tail...)
+			msg = *buf
+		}
+		if err := s.write(msg); err != nil {
+			s.mu.Lock()
+			s.beginCloseLocked(websocket.StatusInternalError, "write failed")
+			s.mu.Unlock()
+		}
+	}
+}
+
+// write sends one message, bounded by WriteTimeout: a peer that accepts no
+// bytes for that long is dropped without a handshake, which fails the
+// write. The timer is made once per socket and re-armed, rather than a
+// context allocated per write.
+func (s *socket) write(msg []byte) error {
+	if s.wtimer == nil {
+		s.wtimer = time.AfterFunc(s.srv.cfg.WriteTimeout, func() { _ = s.conn.CloseNow() })
+	} else {
+		s.wtimer.Reset(s.srv.cfg.WriteTimeout)
+	}
+	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
+	s.wtimer.Stop()
+	return err
+}

@@ -1,0 +1,174 @@
+package realtime
+
+import (
+	"context"
+	"encoding/json"
+	"runtime/debug"
+	"slices"
+
+	"github.com/companyapi/companyapi/internal/chat"
+)
+
+// Phoenix's reserved events and topic.
+const (
+	topicPhoenix   = "phoenix"
+	eventHeartbeat = "heartbeat"
+	eventJoin      = "phx_join"
+	eventLeave     = "phx_leave"
+	eventReply     = "phx_reply"
+	eventClose     = "phx_close"
+	eventError     = "phx_error"
+)
+
+// emptyObject is the "{}" of heartbeat, leave and join replies.
+var emptyObject = json.RawMessage(`{}`)
+
+// channelHandler is one channel module, as `channel "room:*", ChatRoom` is
+// in the seed's UserSocket. Its errors are mapped by errorResponse.
+type channelHandler interface {
+	// join accepts or refuses a join; the value is the reply's response.
+	join(ctx context.Context, s *socket, payload json.RawMessage) (any, error)
+	// handleIn answers one client event; the value is the reply's response.
+	handleIn(ctx context.Context, s *socket, event string, payload json.RawMessage) (any, error)
+}
+
+// channel is one joined topic on one socket. Its fields never change, so
+// the hub shares it with publishers without locking it.
+type channel struct {
+	sock    *socket
+	topic   string
+	joinRef string // JSON text; every push and close on this channel carries it
+	handler channelHandler
+}
+
+// handle dispatches one frame the way Phoenix.Socket's handle_in does.
+func (s *socket) handle(f *frame) {
+	switch {
+	case f.topic == topicPhoenix && f.event == eventHeartbeat:
+		s.reply(jsonNull, f.ref, f.topic, "ok", emptyObject)
+	case f.event == eventJoin:
+		s.join(f)
+	default:
+		ch := s.channel(f.topic)
+		switch {
+		case ch == nil:
+			// Phoenix answers unmatched topics without a join_ref.
+			s.replyError(jsonNull, f.ref, f.topic, errUnmatchedTopic)
+		case f.event == eventLeave:
+			s.reply(ch.joinRef, f.ref, f.topic, "ok", emptyObject)
+			s.closeChannel(ch, eventClose)
+		default:
+			s.handleIn(ch, f)
+		}
+	}
+}
+
+func (s *socket) channel(topic string) *channel {
+	for _, ch := range s.channels {
+		if ch.topic == topic {
+			return ch
+		}
+	}
+	return nil
+}
+
+// join joins f.topic. A topic already joined on this socket is closed
+// first (phx_close with its old join_ref), as Phoenix does, so the client
+// drops the old channel's late messages.
+func (s *socket) join(f *frame) {
+	h := s.srv.topics[f.topic]
+	if h == nil {
+		s.replyError(jsonNull, f.ref, f.topic, errUnmatchedTopic)
+		return
+	}
+	if old := s.channel(f.topic); old != nil {
+		s.closeChannel(old, eventClose)
+	}
+	resp, err := s.callJoin(h, f)
+	if err != nil {
+		s.replyError(f.joinRef, f.ref, f.topic, err)
+		return
+	}
+	ch := &channel{sock: s, topic: f.topic, joinRef: f.joinRef, handler: h}
+	s.channels = append(s.channels, ch)
+	s.srv.hub.add(ch)
+	s.replyValue(f.joinRef, f.ref, f.topic, "ok", resp)
+}
+
+// callJoin runs a channel's join, turning a panic into Phoenix's
+// "join crashed" refusal.
+func (s *socket) callJoin(h channelHandler, f *frame) (resp any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger().Error("realtime: panic in join", "topic", f.topic, "panic", p, "stack", string(debug.Stack()))
+			resp, err = nil, errJoinCrashed
+		}
+	}()
+	return h.join(s.srv.ctx, s, f.payload)
+}
+
+// handleIn passes a client event to its channel. A panic crashes only that
+// channel: the client gets phx_error and rejoins, as with a crashed
+// Phoenix channel process.
+func (s *socket) handleIn(ch *channel, f *frame) {
+	defer func() {
+		if p := recover(); p != nil {
+			s.logger().Error("realtime: panic in channel", "topic", f.topic, "event", f.event, "panic", p, "stack", string(debug.Stack()))
+			s.closeChannel(ch, eventError)
+		}
+	}()
+	resp, err := ch.handler.handleIn(s.srv.ctx, s, f.event, f.payload)
+	if err != nil {
+		s.replyError(ch.joinRef, f.ref, f.topic, err)
+		return
+	}
+	s.replyValue(ch.joinRef, f.ref, f.topic, "ok", resp)
+}
+
+// closeChannel removes ch and tells the client with event (phx_close, or
+// phx_error for a crash); Phoenix sends both with ref = join_ref.
+func (s *socket) closeChannel(ch *channel, event string) {
+	if i := slices.Index(s.channels, ch); i >= 0 {
+		s.channels = slices.Delete(s.channels, i, i+1)
+	}
+	s.srv.hub.remove(ch)
+	s.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: event, payload: emptyObject})
+}
+
+// replyError sends a phx_reply with status "error" and the mapped response.
+func (s *socket) replyError(joinRef, ref, topic string, err error) {
+	resp := errorResponse(err)
+	if resp.Reason == chat.KindInternal.String() || resp.Reason == chat.KindUnavailable.String() {
+		s.logger().Error("realtime: channel error", "topic", topic, "err", err)
+	}
+	s.replyValue(joinRef, ref, topic, "error", resp)
+}
+
+// replyValue sends a phx_reply whose response is v encoded as JSON.
+func (s *socket) replyValue(joinRef, ref, topic, status string, v any) {
+	resp, ok := v.(json.RawMessage)
+	if !ok {
+		var err error
+		if resp, err = marshalJSON(v); err != nil {
+			s.logger().Error("realtime: encoding reply", "topic", topic, "err", err)
+			status, resp = "error", json.RawMessage(`{"reason":"internal error"}`)
+		}
+	}
+	s.reply(joinRef, ref, topic, status, resp)
+}
+
+// reply sends {"status": status, "response": resp} as phx_reply.
+func (s *socket) reply(joinRef, ref, topic, status string, resp json.RawMessage) {
+	payload := make([]byte, 0, len(`{"status":"error","response":}`)+len(resp))
+	payload = append(payload, `{"status":"`...)
+	payload = append(payload, status...)
+	payload = append(payload, `","response":`...)
+	payload = append(payload, resp...)
+	payload = append(payload, '}')
+	s.send(&frame{joinRef: joinRef, ref: ref, topic: topic, event: eventReply, payload: payload})
+}
+
+// send queues one frame encoded for this socket's serializer.
+func (s *socket) send(f *frame) {
+	s.enqueue(outFrame{head: appendFrame(nil, s.vsn, f)})
+}

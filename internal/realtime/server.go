@@ -1,0 +1,202 @@
+//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
+
+package realtime
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/companyapi/companyapi/internal/chat"
+	"nhooyr.io/websocket"
+)
+
+// Server is the Phoenix socket endpoint, "/socket/websocket". It is an
+// http.Handler for the upgrade and the chat.Publisher that pushes stored
+// messages to live sockets.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	origins originPolicy
+	topics  map[string]channelHandler
+	hub     *hub
+
+	node string // prefix of socket IDs, unique per process
+	// ctx is the parent of every channel call (SendMessage); it is
+	// cancelled only when Shutdown gives up waiting. Sockets keep no
+	// context of their own: an idle socket should cost no more than it must.
+	ctx         context.Context
+	cancel      context.CancelFunc
+	seq         atomic.Uint64
+	unsubscribe func()
+
+	// mu orders ServeHTTP's wg.Add against Shutdown's wg.Wait; it is taken
+	// once per connection, never per frame.
+	mu     sync.RWMutex
+	closed bool
+	wg     sync.WaitGroup
+}
+
+var _ chat.Publisher = (*Server)(nil)
+
+// New validates cfg, fills its defaults and subscribes to the broker.
+func New(cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	origins, err := newOriginPolicy(cfg.AllowedOrigins, cfg.AnyOrigin)
+	if err != nil {
+		return nil, err
+	}
+	var node [6]byte
+	_, _ = rand.Read(node[:]) // crypto/rand.Read never fails
+	srv := &Server{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		origins: origins,
+		topics: map[string]channelHandler{
+			topicChat: roomChat{chat: cfg.Chat, timeout: cfg.SendTimeout},
+		},
+		hub:  newHub(),
+		node: hex.EncodeToString(node[:]),
+	}
+	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	if srv.unsubscribe, err = cfg.Broker.Subscribe(srv.deliver); err != nil {
+		srv.cancel()
+		return nil, err
+	}
+	return srv, nil
+}
+
+// ServeHTTP upgrades GET /socket/websocket?vsn=2.0.0&token=... to a
+// socket. Every refusal happens before the upgrade, as a plain HTTP 403
+// with {"message": ...}, which is how Phoenix refuses a connect. After a
+// successful upgrade it returns at once; the socket lives on until it
+// closes or Shutdown closes it.
+func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !srv.enter() {
+		writeJSONError(w, http.StatusServiceUnavailable, "server shutting down")
+		return
+	}
+	defer srv.wg.Done()
+
+	if !srv.origins.allow(r) {
+		writeJSONError(w, http.StatusForbidden, "origin not allowed")
+		return
+	}
+	q := r.URL.Query()
+	v, ok := parseVsn(q.Get("vsn"))
+	if !ok {
+		writeJSONError(w, http.StatusForbidden, "unsupported vsn")
+		return
+	}
+	token := q.Get("token")
+	if token == "" {
+		writeJSONError(w, http.StatusForbidden, "missing token")
+		return
+	}
+	userID, err := srv.cfg.Auth.Authenticate(r.Context(), token)
+	if err != nil {
+		srv.log.Debug("realtime: refused token", "err", err)
+		writeJSONError(w, http.StatusForbidden, "invalid token")
+		return
+	}
+
+	rw := w
+	if _, ok := w.(http.Hijacker); ok {
+		rw = smallBuffers{w}
+	}
+	conn, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // the origin is checked above, with our rules
+		CompressionMode:    websocket.CompressionDisabled,
+	})
+	if err != nil {
+		// Accept has answered the request; after a failed or completed
+		// upgrade nothing more may be written to w.
+		srv.log.Debug("realtime: upgrade failed", "err", err)
+		return
+	}
+	conn.SetReadLimit(srv.cfg.MaxFrame)
+
+	seq := srv.seq.Add(1)
+	s := &socket{
+		srv:    srv,
+		conn:   conn,
+		id:     srv.node + "." + strconv.FormatUint(seq, 36),
+		seq:    seq,
+		userID: userID,
+		vsn:    v,
+	}
+	srv.hub.register(s)
+	// Shutdown may have walked the hub before this socket was in it.
+	if srv.isClosed() {
+		s.closeWith(websocket.StatusGoingAway, "server shutting down")
+	}
+	// The socket runs on its own goroutine so that ServeHTTP returns: net/http
+	// then drops its connection state, 4 KiB read and write buffers, the
+	// parsed request and a deep stack, which it would otherwise keep for the
+	// socket's whole life. The goroutine count stays the same.
+	srv.wg.Add(1) // while ServeHTTP's own count is held, so Shutdown waits
+	go func() {
+		defer srv.wg.Done()
+		s.serve()
+	}()
+}
+
+// enter admits a connection unless Shutdown has begun.
+func (srv *Server) enter() bool {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	if srv.closed {
+		return false
+	}
+	srv.wg.Add(1)
+	return true
+}
+
+func (srv *Server) isClosed() bool {
+	srv.mu.RLock()
+	defer srv.mu.RUnlock()
+	return srv.closed
+}
+
+// Shutdown refuses new sockets, closes every socket with 1001 (going away:
+// phoenix.js reconnects, possibly to another node) and waits, bounded by
+// ctx, for their goroutines to end. If ctx ends first the remaining
+// connections are dropped without a handshake, which ends their goroutines
+// soon after, and ctx's error is returned.
+func (srv *Server) Shutdown(ctx context.Context) error {
+	srv.mu.Lock()
+	srv.closed = true
+	srv.mu.Unlock()
+	srv.unsubscribe()
+
+	srv.hub.eachSocket(func(s *socket) { s.closeWith(websocket.StatusGoingAway, "server shutting down") })
+	done := make(chan struct{})
+	go func() {
+		srv.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		srv.cancel()
+		return nil
+	case <-ctx.Done():
+		srv.cancel()
+		srv.hub.eachSocket(func(s *socket) { _ = s.conn.CloseNow() })
+		return ctx.Err()
+	}
+}
+
+func writeJSONError(w http.ResponseWriter, status int, msg string) {
+	body, _ := marshalJSON(map[string]string{"message": msg})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}

@@ -1,0 +1,80 @@
+package realtime
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/store"
+	"github.com/companyapi/companyapi/internal/storetest"
+)
+
+// The channel scenarios also run against the real chat service on both
+// stores, with real tokens: what the server runs in production.
+func init() {
+	backends = append(backends,
+		struct {
+			name string
+			new  func(t testing.TB) backend
+		}{"sqlite", func(t testing.TB) backend { return storeBackend(t, storetest.SQLite(t)) }},
+		struct {
+			name string
+			new  func(t testing.TB) backend
+		}{"postgres", func(t testing.TB) backend { return storeBackend(t, storetest.Postgres(t)) }},
+	)
+}
+
+type welcomeDiscard struct{}
+
+func (welcomeDiscard) SendWelcome(string, string) error { return nil }
+
+var userSeq atomic.Int64
+
+func storeBackend(t testing.TB, st *store.Store) backend {
+	svc, err := chat.New(chat.Config{
+		Client: st.Client, Dialect: st.Dialect, Mailer: welcomeDiscard{},
+		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
+		GeneratePassword: auth.GeneratePassword,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(svc.Close)
+	tokens := auth.NewTokens([]byte("realtime-test-secret-0123456789abcdef"), time.Hour)
+	return backend{
+		Auth: &auth.Authenticator{Tokens: tokens, Accounts: svc},
+		Chat: svc,
+		Bind: svc.SetPublisher,
+		NewUser: func(t testing.TB) (int, string) {
+			n := userSeq.Add(1)
+			u, err := svc.Register(context.Background(), chat.Registration{
+				Name: "u", Subname: "s", Job: "j", Email: fmt.Sprintf("rt%d@example.com", n)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			token, _, err := tokens.Issue(u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.ID, token
+		},
+		NewConversation: func(t testing.TB, a, b int) int {
+			c, _, err := svc.CreateConversation(context.Background(), a, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.ID
+		},
+		Stored: func(t testing.TB, id int) (string, bool) {
+			m, err := st.Client.Message.Get(context.Background(), id)
+			if err != nil {
+				return "", false
+			}
+			return m.Content, true
+		},
+	}
+}
