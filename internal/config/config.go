@@ -65,7 +65,9 @@ func Load(getenv func(string) string) (Config, error) {
 		ShutdownTimeout: 10 * time.Second,
 	}
 	var errs []error
-	add := func(v, format string, args ...any) { errs = append(errs, &Error{Var: v, Msg: fmt.Sprintf(format, args...)}) }
+	add := func(v, format string, args ...any) {
+		errs = append(errs, &Error{Var: v, Msg: fmt.Sprintf(format, args...)})
+	}
 
 	if c.Env != Dev && c.Env != Prod {
 		add("APP_ENV", "%q is not dev or prod", c.Env)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/lib/pq"
+	_ "github.com/lib/pq" // COPY FROM STDIN through database/sql.
 )
 
 // Loader writes rows straight into the store's tables.
@@ -108,7 +108,7 @@ func (l Loader) load(ctx context.Context, table string, cols []string, rows [][]
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
 	if l.Dialect == "postgres" {
-		stmt, err := tx.PrepareContext(ctx, pq.CopyIn(table, cols...))
+		stmt, err := tx.PrepareContext(ctx, "COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
 		if err != nil {
 			return err
 		}

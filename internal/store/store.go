@@ -11,7 +11,7 @@ import (
 
 	"entgo.io/ent/dialect"
 	entsql "entgo.io/ent/dialect/sql"
-	_ "github.com/lib/pq" // PostgreSQL driver for database/sql.
+	"github.com/lib/pq"
 
 	"github.com/companyapi/companyapi/ent"
 	// Registers the schema's hooks and defaults with the generated client.
@@ -50,13 +50,17 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	var entDialect string
 	switch loc.Dialect {
 	case SQLite:
-		db, err = sql.Open("sqlite", sqliteDSN(loc.DSN))
+		if db, err = sql.Open("sqlite", sqliteDSN(loc.DSN)); err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
 		entDialect = dialect.SQLite
 		// Writes to one SQLite file are serialised anyway; a small pool keeps
 		// the number of waiting writers (and busy retries) low.
 		db.SetMaxOpenConns(4)
 	case Postgres:
-		db, err = sql.Open("postgres", loc.DSN)
+		if db, err = sql.Open("postgres", loc.DSN); err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
 		entDialect = dialect.Postgres
 		n := opts.MaxOpenConns
 		if n <= 0 {
@@ -66,11 +70,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		db.SetMaxIdleConns(n)
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", loc.Dialect, err)
-	}
 	if err := waitReachable(ctx, db, opts.ConnectTimeout); err != nil {
 		db.Close()
+		if permanent(err) {
+			return nil, fmt.Errorf("%s at %s: %v", loc.Dialect, redact(rawURL), err)
+		}
 		return nil, fmt.Errorf("%w: %s at %s: %v", ErrUnreachable, loc.Dialect, redact(rawURL), err)
 	}
 	drv := entsql.OpenDB(entDialect, db)
@@ -88,8 +92,8 @@ func waitReachable(ctx context.Context, db *sql.DB, timeout time.Duration) error
 		pctx, pcancel := context.WithTimeout(ctx, 3*time.Second)
 		err := db.PingContext(pctx)
 		pcancel()
-		if err == nil {
-			return nil
+		if err == nil || permanent(err) {
+			return err
 		}
 		select {
 		case <-ctx.Done():
@@ -98,6 +102,17 @@ func waitReachable(ctx context.Context, db *sql.DB, timeout time.Duration) error
 		}
 		delay = min(delay*2, 2*time.Second)
 	}
+}
+
+// permanent reports errors that waiting will not fix: a wrong password or
+// role (class 28) or a database that does not exist (3D).
+func permanent(err error) bool {
+	var pe *pq.Error
+	if errors.As(err, &pe) {
+		class := string(pe.Code.Class())
+		return class == "28" || class == "3D"
+	}
+	return false
 }
 
 // Ping reports whether the database answers, for /readyz.

@@ -60,7 +60,7 @@ func ParseURL(raw string) (Location, error) {
 func redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil || u.User == nil {
-		if i := strings.Index(raw, "@"); i >= 0 {
+		if i := strings.LastIndex(raw, "@"); i >= 0 {
 			return "…" + raw[i:]
 		}
 		return raw

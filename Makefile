@@ -1,0 +1,73 @@
+# companyapi — the everyday commands. `make test` needs Go and, for the
+# PostgreSQL half of the store tests, finds or starts a PostgreSQL through
+# internal/storetest/with-postgres.sh.
+
+GO          ?= go
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+WITH_PG     := bash internal/storetest/with-postgres.sh
+FUZZTIME    ?= 10s
+# E2E_CMD runs the end-to-end suite in test/e2e (phoenix.js clients against
+# a real server); test-e2e runs it only once test/e2e/package.json exists.
+E2E_CMD     ?= npm ci && npm test
+
+.PHONY: run build test test-e2e generate migration lint drift
+
+run:
+	$(GO) run ./cmd/companyapi serve
+
+build:
+	$(GO) build -o bin/companyapi ./cmd/companyapi
+
+test:
+	$(WITH_PG) $(GO) test -race -count=1 ./...
+	@if grep -rqs --include='*_test.go' 'func FuzzDecodeFrame' internal/realtime; then \
+		echo "$(GO) test -run='^$$' -fuzz=FuzzDecodeFrame -fuzztime=$(FUZZTIME) ./internal/realtime"; \
+		$(GO) test -run='^$$' -fuzz=FuzzDecodeFrame -fuzztime=$(FUZZTIME) ./internal/realtime; \
+	else \
+		echo "no FuzzDecodeFrame in internal/realtime yet: fuzzing skipped"; \
+	fi
+	@$(MAKE) --no-print-directory test-e2e
+
+test-e2e: build
+	@if [ -f test/e2e/package.json ]; then \
+		echo "cd test/e2e && $(E2E_CMD)"; \
+		cd test/e2e && $(E2E_CMD); \
+	else \
+		echo "no test/e2e/package.json yet: end-to-end tests skipped"; \
+	fi
+
+generate:
+	$(GO) generate ./ent
+
+migration:
+	@if [ -z "$(name)" ]; then \
+		echo "make migration: name is required, e.g. make migration name=add_avatar" >&2; \
+		exit 1; \
+	fi
+	$(GO) run ./cmd/migrategen -name $(name)
+
+lint:
+	@unformatted=$$(gofmt -l .); \
+	if [ -n "$$unformatted" ]; then \
+		echo "gofmt -l: these files need gofmt -w:" >&2; \
+		echo "$$unformatted" >&2; \
+		exit 1; \
+	fi
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+# drift regenerates the Ent client and fails when that changed anything
+# under ent/ or migrations/ against the commit (a schema edit without
+# make generate / make migration). It needs a git checkout.
+drift:
+	@git rev-parse --is-inside-work-tree >/dev/null 2>&1 || { \
+		echo "drift: not a git checkout, nothing to compare with" >&2; \
+		exit 1; \
+	}
+	$(GO) generate ./ent
+	@changed=$$(git status --porcelain ent migrations); \
+	if [ -n "$$changed" ]; then \
+		echo "drift: ent/ or migrations/ differ from the commit (run make generate / make migration, then commit):" >&2; \
+		echo "$$changed" >&2; \
+		exit 1; \
+	fi

@@ -1,0 +1,161 @@
+package config_test
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/companyapi/companyapi/internal/config"
+	"github.com/companyapi/companyapi/internal/store"
+)
+
+func env(kv ...string) func(string) string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return func(k string) string { return m[k] }
+}
+
+// badVars lists the variables named by the config errors in err.
+func badVars(err error) []string {
+	var vars []string
+	var walk func(error)
+	walk = func(err error) {
+		if e, ok := err.(*config.Error); ok {
+			vars = append(vars, e.Var)
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	slices.Sort(vars)
+	return vars
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := config.Load(env())
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"Addr", c.Addr, ":4000"},
+		{"DatabaseURL", c.DatabaseURL, store.DefaultURL},
+		{"Env", c.Env, config.Dev},
+		{"Dev()", c.Dev(), true},
+		{"TokenTTL", c.TokenTTL, 24 * time.Hour},
+		{"SocketIdle", c.SocketIdle, 60 * time.Second},
+		{"DBConnectWait", c.DBConnectWait, 15 * time.Second},
+		{"ShutdownTimeout", c.ShutdownTimeout, 10 * time.Second},
+		{"MigrateOnStart", c.MigrateOnStart, true},
+		{"RateLimitLogin", c.RateLimitLogin, 30},
+		{"MailFrom", c.MailFrom, "company@localhost"},
+		{"SMTPURL", c.SMTPURL, ""},
+		{"LogLevel", c.LogLevel, slog.LevelInfo},
+		{"AllowedOrigins", len(c.AllowedOrigins), 0},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+	if len(c.JWTSecret) < 32 {
+		t.Errorf("dev JWTSecret is %d bytes, want a default of at least 32", len(c.JWTSecret))
+	}
+}
+
+func TestLoadValues(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	c, err := config.Load(env(
+		"APP_ENV", "prod",
+		"ADDR", ":8080",
+		"DATABASE_URL", "postgres://app@db/chat",
+		"JWT_SECRET", secret,
+		"SMTP_URL", "smtp://mail:25",
+		"TOKEN_TTL", "1h",
+		"MIGRATE_ON_START", "false",
+		"LOG_LEVEL", "debug",
+		"ALLOWED_ORIGINS", " https://a.example , ,https://b.example",
+	))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if c.Dev() || c.Addr != ":8080" || string(c.JWTSecret) != secret || c.TokenTTL != time.Hour ||
+		c.MigrateOnStart || c.LogLevel != slog.LevelDebug || c.SMTPURL != "smtp://mail:25" {
+		t.Errorf("Load = %+v", c)
+	}
+	if want := []string{"https://a.example", "https://b.example"}; !slices.Equal(c.AllowedOrigins, want) {
+		t.Errorf("AllowedOrigins = %q, want %q", c.AllowedOrigins, want)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		env  []string
+		vars []string
+	}{
+		{"nok, TOKEN_TTL not a duration", []string{"TOKEN_TTL", "abc"}, []string{"TOKEN_TTL"}},
+		{"nok, TOKEN_TTL negative", []string{"TOKEN_TTL", "-1h"}, []string{"TOKEN_TTL"}},
+		{"nok, DATABASE_URL scheme", []string{"DATABASE_URL", "mysql://app:hunter2@db/chat"}, []string{"DATABASE_URL"}},
+		{"nok, DATABASE_URL without a host", []string{"DATABASE_URL", "postgres://app:hunter2@/chat"}, []string{"DATABASE_URL"}},
+		{"nok, prod without secrets", []string{"APP_ENV", "prod"}, []string{"JWT_SECRET", "SMTP_URL"}},
+		{"nok, short JWT_SECRET", []string{"JWT_SECRET", "short"}, []string{"JWT_SECRET"}},
+		{"nok, APP_ENV", []string{"APP_ENV", "staging"}, []string{"APP_ENV"}},
+		{"nok, several at once", []string{"TOKEN_TTL", "abc", "MIGRATE_ON_START", "maybe", "RATE_LIMIT_LOGIN", "-3", "LOG_LEVEL", "loud", "MAIL_FROM", "nobody"},
+			[]string{"LOG_LEVEL", "MAIL_FROM", "MIGRATE_ON_START", "RATE_LIMIT_LOGIN", "TOKEN_TTL"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(env(tc.env...))
+			if err == nil {
+				t.Fatal("Load succeeded")
+			}
+			if !config.IsConfigError(err) {
+				t.Errorf("IsConfigError(%v) = false", err)
+			}
+			if got := badVars(err); !slices.Equal(got, tc.vars) {
+				t.Errorf("error names %v, want %v (%v)", got, tc.vars, err)
+			}
+			for _, v := range tc.vars {
+				if !strings.Contains(err.Error(), v) {
+					t.Errorf("message %q does not name %s", err, v)
+				}
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("message %q shows a password", err)
+			}
+		})
+	}
+}
+
+func TestIsConfigError(t *testing.T) {
+	cfgErr := &config.Error{Var: "TOKEN_TTL", Msg: "bad"}
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{errors.New("TOKEN_TTL: bad"), false},
+		{cfgErr, true},
+		{fmt.Errorf("start: %w", cfgErr), true},
+		{errors.Join(errors.New("other"), cfgErr), true},
+	} {
+		if got := config.IsConfigError(tc.err); got != tc.want {
+			t.Errorf("IsConfigError(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+	if got := cfgErr.Error(); got != "TOKEN_TTL: bad" {
+		t.Errorf("Error() = %q", got)
+	}
+}
