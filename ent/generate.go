@@ -2,4 +2,4 @@
 // is written by hand.
 package ent
 
-//go:generate go run -mod=mod entgo.io/ent/cmd/ent generate --feature sql/versioned-migration,sql/upsert,sql/execquery,sql/lock ./schema
+//go:generate go tool ent generate --feature sql/versioned-migration,sql/upsert,sql/execquery,sql/lock ./schema
