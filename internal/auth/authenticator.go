@@ -12,8 +12,8 @@ import (
 
 // Accounts is what verifying a token needs from the domain.
 type Accounts interface {
-	TokenRevoked(ctx context.Context, jti string) (bool, error)
-	GetUser(ctx context.Context, id int) (chat.User, error)
+	// Principal returns the user and whether the token jti was revoked.
+	Principal(ctx context.Context, userID int, jti string) (chat.User, bool, error)
 }
 
 // Identity is an authenticated request's user and token.
@@ -54,20 +54,15 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Identity, er
 	if err != nil {
 		return nil, ErrInvalidToken
 	}
-	revoked, err := a.Accounts.TokenRevoked(ctx, c.ID)
-	if err != nil {
-		return nil, err
-	}
-	if revoked {
-		return nil, ErrRevokedToken
-	}
 	id, _ := c.UserID()
-	u, err := a.Accounts.GetUser(ctx, id)
-	if chat.KindOf(err) == chat.KindNotFound {
+	u, revoked, err := a.Accounts.Principal(ctx, id, c.ID)
+	switch {
+	case chat.KindOf(err) == chat.KindNotFound:
 		return nil, ErrNoResource
-	}
-	if err != nil {
+	case err != nil:
 		return nil, err
+	case revoked:
+		return nil, ErrRevokedToken
 	}
 	return &Identity{User: u, Claims: c, Token: token}, nil
 }

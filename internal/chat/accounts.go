@@ -205,11 +205,6 @@ func (s *Service) RevokeToken(ctx context.Context, jti string, expiresAt time.Ti
 	return err
 }
 
-// TokenRevoked reports whether jti was logged out.
-func (s *Service) TokenRevoked(ctx context.Context, jti string) (bool, error) {
-	return s.client.RevokedToken.Query().Where(revokedtoken.Jti(jti)).Exist(ctx)
-}
-
 // PurgeRevokedTokens deletes revocations of tokens that have expired.
 func (s *Service) PurgeRevokedTokens(ctx context.Context) (int, error) {
 	return s.client.RevokedToken.Delete().Where(revokedtoken.ExpiresAtLT(s.nowUTC())).Exec(ctx)

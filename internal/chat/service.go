@@ -6,6 +6,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -54,6 +55,8 @@ type Service struct {
 	convs    *participantCache
 	writer   *batchWriter
 	isSQLite bool
+	// principalSQL is principalQuery with this dialect's placeholders.
+	principalSQL string
 }
 
 // New returns a Service; Close stops its message writer.
@@ -89,6 +92,10 @@ func New(cfg Config) (*Service, error) {
 		now:      cfg.Now,
 		convs:    newParticipantCache(100_000),
 		isSQLite: cfg.Dialect == "sqlite",
+	}
+	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
+	if s.isSQLite {
+		s.principalSQL = fmt.Sprintf(principalQuery, "?", "?")
 	}
 	s.writer = newBatchWriter(s, cfg.Writers, cfg.MaxBatch)
 	return s, nil

@@ -1,0 +1,39 @@
+package chat
+
+import (
+	"context"
+)
+
+// principalQuery loads a token's user and whether the token was revoked in
+// one round trip: every authenticated request asks both.
+const principalQuery = `SELECT u.id, u.name, u.subname, u.email, u.job,
+	EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = %s)
+FROM users u WHERE u.id = %s`
+
+// Principal returns the user a token names and whether the token (jti) was
+// logged out.
+//
+// Errors: ErrNotFound when the user does not exist.
+func (s *Service) Principal(ctx context.Context, userID int, jti string) (User, bool, error) {
+	q := s.principalSQL
+	rows, err := s.client.QueryContext(ctx, q, jti, userID)
+	if err != nil {
+		return User{}, false, err
+	}
+	defer rows.Close()
+	if !rows.Next() {
+		if err := rows.Err(); err != nil {
+			return User{}, false, err
+		}
+		return User{}, false, ErrNotFound
+	}
+	var (
+		u       User
+		revoked bool
+	)
+	if err := rows.Scan(&u.ID, &u.Name, &u.Subname, &u.Email, &u.Job, &revoked); err != nil {
+		return User{}, false, err
+	}
+	return u, revoked, rows.Close()
+}
+
