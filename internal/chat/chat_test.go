@@ -30,6 +30,11 @@ func (r *recorder) PublishMessage(_ context.Context, m chat.Message, to []int, o
 
 func newService(t *testing.T, st *store.Store) (*chat.Service, *recorder) {
 	t.Helper()
+	return newServiceTB(t, st)
+}
+
+func newServiceTB(t testing.TB, st *store.Store) (*chat.Service, *recorder) {
+	t.Helper()
 	rec := &recorder{}
 	svc, err := chat.New(chat.Config{
 		Client: st.Client, Dialect: st.Dialect, Mailer: nopMailer{}, Publisher: rec,
@@ -44,6 +49,11 @@ func newService(t *testing.T, st *store.Store) (*chat.Service, *recorder) {
 }
 
 func mustUser(t *testing.T, svc *chat.Service, name string) chat.User {
+	t.Helper()
+	return mustUserTB(t, svc, name)
+}
+
+func mustUserTB(t testing.TB, svc *chat.Service, name string) chat.User {
 	t.Helper()
 	u, err := svc.Register(context.Background(), chat.Registration{Name: name, Subname: "x", Email: name + "@example.com", Job: "y"})
 	if err != nil {
@@ -150,3 +160,5 @@ func TestSendMessageRules(t *testing.T) {
 		}
 	})
 }
+
+func itoa(i int) string { return fmt.Sprint(i) }
