@@ -36,4 +36,3 @@ func (s *Service) Principal(ctx context.Context, userID int, jti string) (User, 
 	}
 	return u, revoked, rows.Close()
 }
-
