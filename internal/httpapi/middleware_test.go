@@ -1,0 +1,33 @@
+package httpapi
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+)
+
+// TestPanicIsJSON500: a handler that panics answers 500 with the JSON error
+// shape, the process lives on, and the panic reaches the log, not the client.
+func TestPanicIsJSON500(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	e := echo.New()
+	e.HTTPErrorHandler = errorHandler(log)
+	e.Use(requestLogger(log), recoverer(log))
+	e.GET("/boom", func(echo.Context) error { panic("secret detail") })
+	for range 2 {
+		rec := httptest.NewRecorder()
+		e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/boom", nil))
+		if rec.Code != 500 || rec.Body.String() != `{"message":"internal error"}`+"\n" {
+			t.Fatalf("%d %q", rec.Code, rec.Body)
+		}
+	}
+	if !strings.Contains(logs.String(), "secret detail") || !strings.Contains(logs.String(), "status=500") {
+		t.Fatalf("panic not logged with its status: %s", logs.String())
+	}
+}
