@@ -20,6 +20,9 @@ type pendingMessage struct {
 	content        string
 	senderID       int
 	conversationID int
+	// to and origin say whom to push the committed message to.
+	to     []int
+	origin string
 }
 
 type writeResult struct {
@@ -40,9 +43,16 @@ var ErrClosed = &Error{Kind: KindUnavailable, Message: "server is shutting down"
 // message is written at once (no timer), and under load one commit — the
 // cost that bounds a naive one-insert-per-message design — carries many
 // messages. Each sender is answered only after its batch commits.
+//
+// Several writers run at once, but a conversation always goes to the same
+// one (conversation id modulo writers). Its messages therefore get their
+// ids and commit in the same order, so a client reading ?after=<last id>
+// can never skip a message that commits later with a smaller id, and its
+// pushes go out in that order too. Writers never touch the same
+// conversation rows, so they do not wait on each other's locks.
 type batchWriter struct {
 	s        *Service
-	reqs     chan *writeReq
+	shards   []chan *writeReq
 	maxBatch int
 	mu       sync.RWMutex
 	closed   bool
@@ -50,10 +60,11 @@ type batchWriter struct {
 }
 
 func newBatchWriter(s *Service, workers, maxBatch int) *batchWriter {
-	w := &batchWriter{s: s, reqs: make(chan *writeReq, maxBatch*workers), maxBatch: maxBatch}
+	w := &batchWriter{s: s, shards: make([]chan *writeReq, workers), maxBatch: maxBatch}
 	w.wg.Add(workers)
-	for range workers {
-		go w.loop()
+	for i := range w.shards {
+		w.shards[i] = make(chan *writeReq, maxBatch)
+		go w.loop(w.shards[i])
 	}
 	return w
 }
@@ -68,7 +79,7 @@ func (w *batchWriter) write(ctx context.Context, m pendingMessage) (Message, err
 		return Message{}, ErrClosed
 	}
 	select {
-	case w.reqs <- req:
+	case w.shards[m.conversationID%len(w.shards)] <- req:
 	case <-ctx.Done():
 		w.mu.RUnlock()
 		return Message{}, ctx.Err()
@@ -85,21 +96,23 @@ func (w *batchWriter) close() {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
-		close(w.reqs)
+		for _, c := range w.shards {
+			close(c)
+		}
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
 }
 
-func (w *batchWriter) loop() {
+func (w *batchWriter) loop(reqs chan *writeReq) {
 	defer w.wg.Done()
 	batch := make([]*writeReq, 0, w.maxBatch)
-	for first := range w.reqs {
+	for first := range reqs {
 		batch = append(batch[:0], first)
 	drain:
 		for len(batch) < w.maxBatch {
 			select {
-			case r, ok := <-w.reqs:
+			case r, ok := <-reqs:
 				if !ok {
 					break drain
 				}
@@ -130,6 +143,8 @@ func (w *batchWriter) commit(batch []*writeReq) {
 			r.done <- writeResult{err: err}
 			continue
 		}
+		// Published here, in commit order, before the sender's answer.
+		w.s.pub.PublishMessage(context.Background(), msgs[i], r.m.to, r.m.origin)
 		r.done <- writeResult{msg: msgs[i]}
 	}
 }

@@ -3,6 +3,9 @@ package chat_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"slices"
 	"sync"
 	"testing"
 
@@ -18,14 +21,26 @@ func (nopMailer) SendWelcome(string, string) error { return nil }
 
 // recorder is a Publisher that remembers what it was asked to deliver.
 type recorder struct {
-	mu   sync.Mutex
-	sent []string
+	mu    sync.Mutex
+	sent  []string
+	convs map[int][]int
 }
 
 func (r *recorder) PublishMessage(_ context.Context, m chat.Message, to []int, origin string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.sent = append(r.sent, fmt.Sprintf("%d->%v/%s", m.ID, to, origin))
+	if r.convs == nil {
+		r.convs = map[int][]int{}
+	}
+	r.convs[m.ConversationID] = append(r.convs[m.ConversationID], m.ID)
+}
+
+// conv returns the ids pushed for a conversation, in push order.
+func (r *recorder) conv(id int) []int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.convs[id])
 }
 
 func newService(t *testing.T, st *store.Store) (*chat.Service, *recorder) {
@@ -40,6 +55,7 @@ func newServiceTB(t testing.TB, st *store.Store) (*chat.Service, *recorder) {
 		Client: st.Client, Dialect: st.Dialect, Mailer: nopMailer{}, Publisher: rec,
 		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 		GeneratePassword: auth.GeneratePassword,
+		Writers:          benchWriters(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -162,3 +178,10 @@ func TestSendMessageRules(t *testing.T) {
 }
 
 func itoa(i int) string { return fmt.Sprint(i) }
+
+// benchWriters lets a benchmark run try another writer count
+// (CHAT_WRITERS=n); 0 keeps the service's default.
+func benchWriters() int {
+	n, _ := strconv.Atoi(os.Getenv("CHAT_WRITERS"))
+	return n
+}

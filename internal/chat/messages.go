@@ -50,16 +50,13 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 	if in.RecipientID != 0 && in.RecipientID != other {
 		return Message{}, FieldError("user", "is not the other participant")
 	}
-	m, err := s.writer.write(ctx, pendingMessage{
+	return s.writer.write(ctx, pendingMessage{
 		content:        in.Content,
 		senderID:       in.SenderID,
 		conversationID: in.ConversationID,
+		to:             []int{other, in.SenderID},
+		origin:         in.Origin,
 	})
-	if err != nil {
-		return Message{}, err
-	}
-	s.pub.PublishMessage(ctx, m, []int{other, in.SenderID}, in.Origin)
-	return m, nil
 }
 
 // HistoryQuery selects a page of a conversation's messages. At most one of
