@@ -125,7 +125,7 @@ var (
 		{Name: "updated_at", Type: field.TypeTime},
 		{Name: "name", Type: field.TypeString, Size: 255},
 		{Name: "subname", Type: field.TypeString, Size: 255},
-		{Name: "email", Type: field.TypeString, Unique: true, Size: 320},
+		{Name: "email", Type: field.TypeString, Unique: true, Size: 255},
 		{Name: "job", Type: field.TypeString, Size: 255},
 		{Name: "password_hash", Type: field.TypeString},
 	}
@@ -149,8 +149,9 @@ func init() {
 	ConversationsTable.ForeignKeys[1].RefTable = UsersTable
 	ConversationsTable.Annotation = &entsql.Annotation{}
 	ConversationsTable.Annotation.Checks = map[string]string{
-		"conversation_distinct_users": "sender_id <> recipient_id",
-		"conversation_ordered_pair":   "user_low < user_high",
+		"conversation_distinct_users":       "sender_id <> recipient_id",
+		"conversation_ordered_pair":         "user_low < user_high",
+		"conversation_pair_is_participants": "((user_low = sender_id AND user_high = recipient_id) OR (user_low = recipient_id AND user_high = sender_id))",
 	}
 	MessagesTable.ForeignKeys[0].RefTable = ConversationsTable
 	MessagesTable.ForeignKeys[1].RefTable = UsersTable

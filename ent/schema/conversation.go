@@ -81,13 +81,16 @@ func (Conversation) Indexes() []ent.Index {
 	}
 }
 
-// Annotations of the Conversation: the store also refuses a conversation
-// with oneself and a pair not in order.
+// Annotations of the Conversation: the store itself refuses a conversation
+// with oneself, and a pair that is not the ordered participants, so no
+// writer (raw SQL included) can slip a second A↔B past the unique index.
 func (Conversation) Annotations() []schemaAnnotation {
 	return []schemaAnnotation{
 		entsql.Checks(map[string]string{
 			"conversation_distinct_users": "sender_id <> recipient_id",
 			"conversation_ordered_pair":   "user_low < user_high",
+			"conversation_pair_is_participants": "((user_low = sender_id AND user_high = recipient_id) OR " +
+				"(user_low = recipient_id AND user_high = sender_id))",
 		}),
 	}
 }

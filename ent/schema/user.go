@@ -29,17 +29,17 @@ func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").
 			NotEmpty().
-			MaxLen(255),
+			MaxRuneLen(255),
 		field.String("subname").
 			NotEmpty().
-			MaxLen(255),
+			MaxRuneLen(255),
 		field.String("email").
 			Unique().
-			MaxLen(320).
+			MaxRuneLen(255).
 			Match(EmailPattern),
 		field.String("job").
 			NotEmpty().
-			MaxLen(255),
+			MaxRuneLen(255),
 		field.String("password_hash").
 			Sensitive().
 			NotEmpty(),

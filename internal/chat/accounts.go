@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"fmt"
+	"net/mail"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -40,14 +41,34 @@ func (r *Registration) Validate() error {
 		switch {
 		case f.v == "":
 			errs.Add(f.name, MsgBlank)
+		case !storable(f.v):
+			errs.Add(f.name, MsgInvalid)
 		case utf8.RuneCountInString(f.v) > maxFieldLen:
 			errs.Add(f.name, fmt.Sprintf("should be at most %d character(s)", maxFieldLen))
 		}
 	}
-	if r.Email != "" && !schema.EmailPattern.MatchString(r.Email) {
+	if r.Email != "" && storable(r.Email) && !validEmail(r.Email) {
 		errs.Add("email", MsgFormat)
 	}
 	return errs.Err()
+}
+
+// validEmail is the seed's \S+@\S+\.\S+ and, beyond it, a bare address as
+// the mailer will read it: a display-name form such as
+// `"ceo@corp.com"<x@evil.com>` matches the seed's pattern but would mail
+// the password to x@evil.com.
+func validEmail(s string) bool {
+	if !schema.EmailPattern.MatchString(s) {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Name == "" && a.Address == s
+}
+
+// storable reports text PostgreSQL can store and both stores treat alike:
+// valid UTF-8 without NUL bytes.
+func storable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // Register creates an account with a generated password, stores only its
@@ -89,11 +110,21 @@ func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	}
 	if s.mailer != nil {
 		if err := s.mailer.SendWelcome(u.Email, password); err != nil {
+			// Nobody would ever learn this account's password: undo it so
+			// the address can register again, and say so.
 			s.log.ErrorContext(ctx, "queue welcome mail", "to", u.Email, "err", err)
+			if derr := s.client.User.DeleteOneID(u.ID).Exec(context.WithoutCancel(ctx)); derr != nil {
+				s.log.ErrorContext(ctx, "undo registration", "to", u.Email, "err", derr)
+			}
+			return User{}, ErrMailUnavailable
 		}
 	}
 	return userOf(u), nil
 }
+
+// ErrMailUnavailable is returned when the welcome mail cannot be queued:
+// the registration is undone.
+var ErrMailUnavailable = &Error{Kind: KindUnavailable, Message: "cannot send the welcome mail now, try again later"}
 
 // ErrBadCredentials is the one answer to a failed login, whichever part
 // was wrong.
@@ -107,6 +138,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (User, erro
 	email = schema.NormalizeEmail(email)
 	if len(password) > maxPasswordLen {
 		password = password[:maxPasswordLen]
+	}
+	if !storable(email) {
+		// Not an address any account has; still spend a hash on it.
+		_ = s.hasher.Verify(ctx, password, "")
+		return User{}, ErrBadCredentials
 	}
 	u, err := s.client.User.Query().Where(user.Email(email)).Only(ctx)
 	hash := ""
@@ -139,6 +175,8 @@ func (s *Service) ChangePassword(ctx context.Context, userID int, current, next 
 		errs.Add("new", MsgBlank)
 	case n < MinPasswordLen:
 		errs.Add("new", fmt.Sprintf("should be at least %d character(s)", MinPasswordLen))
+	case !storable(next):
+		errs.Add("new", MsgInvalid)
 	case len(next) > maxPasswordLen:
 		errs.Add("new", fmt.Sprintf("should be at most %d character(s)", maxPasswordLen))
 	}

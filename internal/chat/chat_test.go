@@ -2,6 +2,7 @@ package chat_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -184,4 +185,42 @@ func itoa(i int) string { return fmt.Sprint(i) }
 func benchWriters() int {
 	n, _ := strconv.Atoi(os.Getenv("CHAT_WRITERS"))
 	return n
+}
+
+type failingMailer struct{ fail bool }
+
+func (m *failingMailer) SendWelcome(string, string) error {
+	if m.fail {
+		return errors.New("queue full")
+	}
+	return nil
+}
+
+// TestRegisterUndoneWhenMailFails: an account whose password cannot be
+// mailed is not kept, so the address can register again.
+func TestRegisterUndoneWhenMailFails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		m := &failingMailer{fail: true}
+		svc, err := chat.New(chat.Config{
+			Client: st.Client, Dialect: st.Dialect, Mailer: m,
+			Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
+			GeneratePassword: auth.GeneratePassword,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer svc.Close()
+		reg := chat.Registration{Name: "a", Subname: "b", Email: "ann@example.com", Job: "c"}
+		if _, err := svc.Register(ctx, reg); chat.KindOf(err) != chat.KindUnavailable {
+			t.Fatalf("register with a failing mailer: %v", err)
+		}
+		if n := st.Client.User.Query().CountX(ctx); n != 0 {
+			t.Fatalf("%d users kept", n)
+		}
+		m.fail = false
+		if _, err := svc.Register(ctx, reg); err != nil {
+			t.Fatalf("register again: %v", err)
+		}
+	})
 }

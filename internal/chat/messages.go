@@ -19,7 +19,7 @@ func validateContent(content string) error {
 	switch {
 	case strings.TrimSpace(content) == "":
 		return FieldError("content", MsgBlank)
-	case !utf8.ValidString(content):
+	case !storable(content):
 		return FieldError("content", MsgInvalid)
 	case utf8.RuneCountInString(content) > MaxContentLen:
 		return FieldError("content", fmt.Sprintf("should be at most %d character(s)", MaxContentLen))

@@ -55,6 +55,7 @@ func TestMessages(t *testing.T) {
 			assertErrors(t, postMsg(v, a, conv, nil).expect(t, 422), "content", "can't be blank")
 			assertErrors(t, postMsg(v, a, conv, strings.Repeat("é", 4001)).expect(t, 422), "content", "should be at most 4000 character(s)")
 			assertErrors(t, postMsg(v, a, conv, 42).expect(t, 422), "content", "is invalid")
+			assertErrors(t, postMsg(v, a, conv, "a\u0000b").expect(t, 422), "content", "is invalid")
 			postMsg(v, a, conv, strings.Repeat("é", 4000)).expect(t, 201)
 		})
 		t.Run("nok, a third user sees nothing", func(t *testing.T) {

@@ -37,6 +37,7 @@ func TestLogin(t *testing.T) {
 			"nok, wrong password": {"email": a.Email, "password": "nope"},
 			"nok, unknown email":  {"email": "nobody@example.com", "password": a.Password},
 			"nok, empty":          {},
+			"nok, NUL in email":   {"email": "ann\u0000@example.com", "password": a.Password},
 		} {
 			t.Run(name, func(t *testing.T) {
 				res := v.do("POST", "/api/login", map[string]any{"creds": creds}, "").expect(t, 401)

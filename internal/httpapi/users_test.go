@@ -33,6 +33,10 @@ func TestRegister(t *testing.T) {
 				t.Fatalf("stored %q, want an argon2id hash", u.PasswordHash)
 			}
 		})
+		t.Run("ok, 255 characters of CJK", func(t *testing.T) {
+			v.do("POST", "/api/users", map[string]any{"user": map[string]any{
+				"name": strings.Repeat("名", 255), "subname": "Ж", "email": "cjk@example.com", "job": "engineer"}}, "").expect(t, 201)
+		})
 		t.Run("nok, email taken in any case", func(t *testing.T) {
 			res := v.do("POST", "/api/users", map[string]any{"user": map[string]any{
 				"name": "Jim", "subname": "Doe", "email": "DOE@gmail.com", "job": "CEO"}}, "").expect(t, 422)
@@ -50,6 +54,10 @@ func TestRegister(t *testing.T) {
 			{"nok, bad email", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": "nope", "job": "x"}}, 422, "email", "has invalid format"},
 			{"nok, missing job", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": "a@b.co"}}, 422, "job", "can't be blank"},
 			{"nok, wrong type", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": 5, "job": "x"}}, 422, "email", "is invalid"},
+			{"nok, display-name email", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": `"ceo@corp.com"<x@evil.com>`, "job": "x"}}, 422, "email", "has invalid format"},
+			{"nok, email with angle brackets", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": "a<x@y.zz>", "job": "x"}}, 422, "email", "has invalid format"},
+			{"nok, NUL byte", map[string]any{"user": map[string]any{"name": "a\u0000b", "subname": "b", "email": "nul@b.co", "job": "x"}}, 422, "name", "is invalid"},
+			{"nok, 256 characters", map[string]any{"user": map[string]any{"name": strings.Repeat("名", 256), "subname": "b", "email": "long@b.co", "job": "x"}}, 422, "name", "should be at most 255 character(s)"},
 			{"nok, not JSON", "{nope", 400, "", ""},
 			{"nok, no user object", map[string]any{"name": "a"}, 400, "", ""},
 			{"nok, user not an object", map[string]any{"user": "a"}, 400, "", ""},
@@ -67,8 +75,8 @@ func TestRegister(t *testing.T) {
 			})
 		}
 		n, err := v.st.Client.User.Query().Count(ctx())
-		if err != nil || n != 1 {
-			t.Fatalf("%d users after bad requests (%v), want 1", n, err)
+		if err != nil || n != 2 {
+			t.Fatalf("%d users after bad requests (%v), want 2", n, err)
 		}
 	})
 }

@@ -62,48 +62,85 @@ func (s *Store) Migrate(ctx context.Context) ([]string, error) {
 	return migrateDir(ctx, s.DB, s.Dialect, dir)
 }
 
-func migrateDir(ctx context.Context, db *sql.DB, dialect string, dir migrate.Dir) ([]string, error) {
+func migrateDir(ctx context.Context, db *sql.DB, dialect string, dir migrate.Dir) (applied []string, err error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	schemaName, err := currentSchema(ctx, db, dialect)
+	err = withMigrationConn(ctx, db, dialect, func(conn *sql.Conn, schemaName string) error {
+		if err := checkApplied(ctx, &revisions{q: conn, dialect: dialect, schema: schemaName}, dir); err != nil {
+			return err
+		}
+		for {
+			v, err := applyNext(ctx, conn, dialect, schemaName, dir)
+			if errors.Is(err, migrate.ErrNoPendingFiles) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			applied = append(applied, v)
+		}
+	})
+	return applied, err
+}
+
+// migrationLock is the PostgreSQL advisory lock key that serialises nodes
+// migrating the same database at once.
+const migrationLock = 4242424242
+
+// withMigrationConn runs fn on one connection set up for migrating, with
+// the revision table in place:
+//   - on PostgreSQL it holds a session advisory lock, so several nodes
+//     starting at once on a fresh database take turns instead of racing to
+//     create the revision table;
+//   - on SQLite foreign keys are off, as SQLite's table-rebuild procedure
+//     requires: the pragma is a no-op inside a transaction, and with it on,
+//     dropping a rebuilt table would cascade-delete the rows that point at
+//     it. Each file checks the keys itself before it commits (applyNext).
+func withMigrationConn(ctx context.Context, db *sql.DB, dialect string, fn func(*sql.Conn, string) error) (err error) {
+	conn, err := db.Conn(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	base := &revisions{q: db, dialect: dialect, schema: schemaName}
-	if err := base.create(ctx); err != nil {
-		return nil, fmt.Errorf("create revision table: %w", err)
-	}
-	if err := checkApplied(ctx, base, dir); err != nil {
-		return nil, err
-	}
-	var applied []string
-	for {
-		v, err := applyNext(ctx, db, dialect, schemaName, dir)
-		if errors.Is(err, migrate.ErrNoPendingFiles) {
-			return applied, nil
+	defer conn.Close()
+	if dialect == Postgres {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("migration lock: %w", err)
 		}
-		if err != nil {
-			return applied, err
+		defer func() {
+			if _, uerr := conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("migration unlock: %w", uerr))
+			}
+		}()
+	} else {
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = off`); err != nil {
+			return err
 		}
-		applied = append(applied, v)
+		// The connection goes back to the pool: turn enforcement back on.
+		defer func() {
+			if _, ferr := conn.ExecContext(context.WithoutCancel(ctx), `PRAGMA foreign_keys = on`); ferr != nil {
+				err = errors.Join(err, ferr)
+			}
+		}()
 	}
+	schemaName, err := currentSchema(ctx, conn, dialect)
+	if err != nil {
+		return err
+	}
+	if err := (&revisions{q: conn, dialect: dialect, schema: schemaName}).create(ctx); err != nil {
+		return fmt.Errorf("create revision table: %w", err)
+	}
+	return fn(conn, schemaName)
 }
 
 // applyNext applies the first pending file inside one transaction, so a
-// failing statement leaves nothing half done. On PostgreSQL an advisory lock
-// keeps two starting nodes from migrating at once.
-func applyNext(ctx context.Context, db *sql.DB, dialect, schemaName string, dir migrate.Dir) (string, error) {
-	tx, err := db.BeginTx(ctx, nil)
+// failing statement leaves nothing half done.
+func applyNext(ctx context.Context, conn *sql.Conn, dialect, schemaName string, dir migrate.Dir) (string, error) {
+	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return "", err
 	}
 	defer tx.Rollback() //nolint:errcheck // no-op after Commit
-	if dialect == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(4242424242)`); err != nil {
-			return "", err
-		}
-	}
 	drv, err := atlasDriver(dialect, tx)
 	if err != nil {
 		return "", err
@@ -120,7 +157,26 @@ func applyNext(ctx context.Context, db *sql.DB, dialect, schemaName string, dir 
 	if err := ex.Execute(ctx, pending[0]); err != nil {
 		return "", fmt.Errorf("apply %s: %w", pending[0].Name(), err)
 	}
+	if dialect == SQLite {
+		if err := foreignKeyCheck(ctx, tx); err != nil {
+			return "", fmt.Errorf("apply %s: %w", pending[0].Name(), err)
+		}
+	}
 	return pending[0].Version(), tx.Commit()
+}
+
+// foreignKeyCheck fails when a migration left a row pointing nowhere, which
+// SQLite does not check by itself while foreign keys are off.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		return errors.New("foreign key violations after migrating (PRAGMA foreign_key_check)")
+	}
+	return rows.Err()
 }
 
 func atlasDriver(dialect string, q interface {
@@ -182,15 +238,11 @@ func (s *Store) Status(ctx context.Context) ([]Revision, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
-	schemaName, err := currentSchema(ctx, s.DB, s.Dialect)
-	if err != nil {
-		return nil, err
-	}
-	r := &revisions{q: s.DB, dialect: s.Dialect, schema: schemaName}
-	if err := r.create(ctx); err != nil {
-		return nil, err
-	}
-	revs, err := r.ReadRevisions(ctx)
+	var revs []*migrate.Revision
+	err = withMigrationConn(ctx, s.DB, s.Dialect, func(conn *sql.Conn, schemaName string) error {
+		revs, err = (&revisions{q: conn, dialect: s.Dialect, schema: schemaName}).ReadRevisions(ctx)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +267,7 @@ func (s *Store) Status(ctx context.Context) ([]Revision, error) {
 	return out, nil
 }
 
-func currentSchema(ctx context.Context, db *sql.DB, dialect string) (string, error) {
+func currentSchema(ctx context.Context, db querier, dialect string) (string, error) {
 	if dialect != Postgres {
 		return "main", nil
 	}
