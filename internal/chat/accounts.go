@@ -243,7 +243,11 @@ func (s *Service) RevokeToken(ctx context.Context, jti string, expiresAt time.Ti
 	return err
 }
 
+// RevocationGrace outlives the leeway tokens are verified with, so a revoked
+// token is never purged while it could still pass as unexpired.
+const RevocationGrace = time.Minute
+
 // PurgeRevokedTokens deletes revocations of tokens that have expired.
 func (s *Service) PurgeRevokedTokens(ctx context.Context) (int, error) {
-	return s.client.RevokedToken.Delete().Where(revokedtoken.ExpiresAtLT(s.nowUTC())).Exec(ctx)
+	return s.client.RevokedToken.Delete().Where(revokedtoken.ExpiresAtLT(s.nowUTC().Add(-RevocationGrace))).Exec(ctx)
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
@@ -221,6 +222,27 @@ func TestRegisterUndoneWhenMailFails(t *testing.T) {
 		m.fail = false
 		if _, err := svc.Register(ctx, reg); err != nil {
 			t.Fatalf("register again: %v", err)
+		}
+	})
+}
+
+// TestPurgeKeepsRecentRevocations: a revocation outlives its token by the
+// verification leeway, so a just-expired token cannot work again.
+func TestPurgeKeepsRecentRevocations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc, _ := newService(t, st)
+		now := time.Now()
+		for jti, exp := range map[string]time.Time{"old": now.Add(-2 * chat.RevocationGrace), "recent": now.Add(-time.Second), "live": now.Add(time.Hour)} {
+			if err := svc.RevokeToken(ctx, jti, exp); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := svc.PurgeRevokedTokens(ctx); err != nil || n != 1 {
+			t.Fatalf("purged %d (%v), want only the old one", n, err)
+		}
+		if n := st.Client.RevokedToken.Query().CountX(ctx); n != 2 {
+			t.Fatalf("%d revocations left, want 2", n)
 		}
 	})
 }

@@ -3,9 +3,12 @@
 package config
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -19,22 +22,24 @@ const (
 	Prod = "prod"
 )
 
-// devSecret signs tokens in dev when JWT_SECRET is unset; prod refuses it.
-const devSecret = "dev-only-secret-change-me-0123456789abcdef"
-
 // Config is everything the binary reads from its environment.
 type Config struct {
-	Addr            string
-	DatabaseURL     string
-	Env             string
-	JWTSecret       []byte
-	TokenTTL        time.Duration
-	SMTPURL         string
-	MailFrom        string
-	LogLevel        slog.Level
-	MigrateOnStart  bool
-	RateLimitLogin  int
-	AllowedOrigins  []string
+	Addr           string
+	DatabaseURL    string
+	Env            string
+	JWTSecret      []byte
+	TokenTTL       time.Duration
+	SMTPURL        string
+	MailFrom       string
+	LogLevel       slog.Level
+	MigrateOnStart bool
+	RateLimitLogin int
+	AllowedOrigins []string
+	// TrustedProxies are the proxies whose X-Forwarded-For names the
+	// client, for per-IP rate limits; empty trusts no header.
+	TrustedProxies []*net.IPNet
+	// RandomSecret is set when JWT_SECRET was unset in dev.
+	RandomSecret    bool
 	SocketIdle      time.Duration
 	ShutdownTimeout time.Duration
 	DBConnectWait   time.Duration
@@ -73,7 +78,7 @@ func Load(getenv func(string) string) (Config, error) {
 		add("APP_ENV", "%q is not dev or prod", c.Env)
 	}
 	if _, err := store.ParseURL(c.DatabaseURL); err != nil {
-		add("DATABASE_URL", "%s", strings.TrimPrefix(err.Error(), "DATABASE_URL "))
+		add("DATABASE_URL", "%s", strings.TrimLeft(strings.TrimPrefix(err.Error(), "DATABASE_URL"), ": "))
 	}
 	c.TokenTTL = duration(getenv, "TOKEN_TTL", 24*time.Hour, add)
 	c.SocketIdle = duration(getenv, "SOCKET_IDLE_TIMEOUT", 60*time.Second, add)
@@ -86,15 +91,36 @@ func Load(getenv func(string) string) (Config, error) {
 		}
 	}
 	for _, o := range strings.Split(getenv("ALLOWED_ORIGINS"), ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			c.AllowedOrigins = append(c.AllowedOrigins, o)
+		if o = strings.TrimSpace(o); o == "" {
+			continue
 		}
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			add("ALLOWED_ORIGINS", "%q is not an origin such as https://app.example.com", o)
+			continue
+		}
+		c.AllowedOrigins = append(c.AllowedOrigins, o)
+	}
+	for _, p := range strings.Split(getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(p)
+		if err != nil {
+			add("TRUSTED_PROXIES", "%q is not a CIDR range such as 10.0.0.0/8", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, n)
 	}
 	switch secret := getenv("JWT_SECRET"); {
 	case secret == "" && c.Env == Prod:
 		add("JWT_SECRET", "required in prod (at least 32 bytes)")
 	case secret == "":
-		c.JWTSecret = []byte(devSecret)
+		// A random key per process: a secret written in the repository would
+		// let anyone mint tokens for any dev server they can reach. Tokens
+		// then end with the process, which dev can live with.
+		c.JWTSecret = make([]byte, 32)
+		rand.Read(c.JWTSecret)
+		c.RandomSecret = true
 	case len(secret) < 32:
 		add("JWT_SECRET", "too short: %d bytes, need at least 32", len(secret))
 	default:

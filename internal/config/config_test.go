@@ -69,8 +69,12 @@ func TestLoadDefaults(t *testing.T) {
 			t.Errorf("%s = %v, want %v", ch.name, ch.got, ch.want)
 		}
 	}
-	if len(c.JWTSecret) < 32 {
-		t.Errorf("dev JWTSecret is %d bytes, want a default of at least 32", len(c.JWTSecret))
+	if len(c.JWTSecret) < 32 || !c.RandomSecret {
+		t.Errorf("dev JWTSecret is %d bytes (random %v), want a random default of at least 32", len(c.JWTSecret), c.RandomSecret)
+	}
+	again, _ := config.Load(env())
+	if string(again.JWTSecret) == string(c.JWTSecret) {
+		t.Error("the dev secret is the same in two loads: it must not be a constant anyone can read")
 	}
 }
 
@@ -107,6 +111,9 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"nok, TOKEN_TTL not a duration", []string{"TOKEN_TTL", "abc"}, []string{"TOKEN_TTL"}},
 		{"nok, TOKEN_TTL negative", []string{"TOKEN_TTL", "-1h"}, []string{"TOKEN_TTL"}},
+		{"nok, ALLOWED_ORIGINS not an origin", []string{"ALLOWED_ORIGINS", "app.example.com"}, []string{"ALLOWED_ORIGINS"}},
+		{"nok, ALLOWED_ORIGINS with a path", []string{"ALLOWED_ORIGINS", "https://a.example.com,https://b.example.com/app"}, []string{"ALLOWED_ORIGINS"}},
+		{"nok, TRUSTED_PROXIES not a CIDR", []string{"TRUSTED_PROXIES", "10.0.0.1"}, []string{"TRUSTED_PROXIES"}},
 		{"nok, DATABASE_URL scheme", []string{"DATABASE_URL", "mysql://app:hunter2@db/chat"}, []string{"DATABASE_URL"}},
 		{"nok, DATABASE_URL without a host", []string{"DATABASE_URL", "postgres://app:hunter2@/chat"}, []string{"DATABASE_URL"}},
 		{"nok, prod without secrets", []string{"APP_ENV", "prod"}, []string{"JWT_SECRET", "SMTP_URL"}},

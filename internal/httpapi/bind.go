@@ -27,8 +27,10 @@ type object struct {
 func bindObject(c echo.Context, key string) (*object, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
+		// Echo's limit answers with its own error on streamed (chunked)
+		// bodies and with http.MaxBytesError on sized ones.
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
 		return nil, echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")

@@ -5,6 +5,7 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -31,12 +32,18 @@ type Config struct {
 	RateLimitLogin int
 	// BodyLimit caps request bodies, e.g. "64K".
 	BodyLimit string
+	// TrustedProxies may name the client in X-Forwarded-For; without them
+	// the client is the connection's address.
+	TrustedProxies []*net.IPNet
+	// OnLogout is told of each revoked token, to close its live sockets.
+	OnLogout func(userID int, tokenID string)
 }
 
 type server struct {
-	chat   *chat.Service
-	auth   *auth.Authenticator
-	tokens *auth.Tokens
+	chat     *chat.Service
+	auth     *auth.Authenticator
+	tokens   *auth.Tokens
+	onLogout func(userID int, tokenID string)
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -54,13 +61,20 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	// Client addresses for rate limits come from the connection, not from
-	// headers any client can forge.
+	// headers any client can forge, unless a trusted proxy forwarded it.
 	e.IPExtractor = echo.ExtractIPDirect()
+	if len(cfg.TrustedProxies) > 0 {
+		opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+		for _, n := range cfg.TrustedProxies {
+			opts = append(opts, echo.TrustIPRange(n))
+		}
+		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
+	}
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(cfg.Logger))
 	e.Use(recoverer(cfg.Logger))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
-	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens}
+	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens, onLogout: cfg.OnLogout}
 	s.routes(e, cfg)
 	return e, nil
 }

@@ -50,5 +50,8 @@ func (s *server) logout(c echo.Context) error {
 	if err := s.chat.RevokeToken(c.Request().Context(), id.Claims.ID, id.ExpiresAt()); err != nil {
 		return err
 	}
+	if s.onLogout != nil {
+		s.onLogout(id.User.ID, id.Claims.ID)
+	}
 	return c.NoContent(http.StatusNoContent)
 }

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -9,6 +10,9 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/httpapi"
+	"github.com/companyapi/companyapi/internal/store"
+	"github.com/companyapi/companyapi/internal/storetest"
 )
 
 func TestLogin(t *testing.T) {
@@ -56,10 +60,21 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
-	each(t, func(t *testing.T, v *env) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		var closed []string
+		v := newEnv(t, st, func(c *httpapi.Config) {
+			c.OnLogout = func(userID int, tokenID string) { closed = append(closed, fmt.Sprint(userID, tokenID)) }
+		})
 		a := v.register("ann")
+		claims, err := v.tokens.Parse(a.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
 		other := v.login(a.Email, a.Password)
 		v.do("POST", "/api/logout", nil, a.Token).expect(t, 204)
+		if want := fmt.Sprint(a.ID, claims.ID); len(closed) != 1 || closed[0] != want {
+			t.Fatalf("logout told sockets %v, want [%s]", closed, want)
+		}
 		res := v.do("GET", "/api/users/me", nil, a.Token).expect(t, 401)
 		if res.JSON(t)["message"] != "token_revoked" {
 			t.Fatalf("body %s", res.Body)
