@@ -24,6 +24,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		return err
 	}
 	log := newLogger(cfg, stderr)
+	if cfg.RandomSecret {
+		log.Warn("JWT_SECRET is unset: tokens are signed with a random key and end when this process does")
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return err
@@ -68,6 +71,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	e, err := httpapi.New(httpapi.Config{
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
 		Mailbox: mailer.Mailbox(), Socket: sockets, RateLimitLogin: cfg.RateLimitLogin,
+		TrustedProxies: cfg.TrustedProxies, OnLogout: sockets.DisconnectToken,
 	})
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/companyapi/companyapi/internal/auth"
@@ -13,7 +14,7 @@ import (
 // service's publisher, so REST posts are pushed to sockets too.
 func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, log *slog.Logger) (*realtime.Server, error) {
 	rt, err := realtime.New(realtime.Config{
-		Auth:           authn,
+		Auth:           socketAuth{authn},
 		Chat:           svc,
 		Logger:         log,
 		IdleTimeout:    cfg.SocketIdle,
@@ -25,4 +26,22 @@ func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service,
 	}
 	svc.SetPublisher(rt)
 	return rt, nil
+}
+
+// socketAuth is the socket's view of a token: the same verification as
+// REST (signature, expiry, revocation, user), kept as a realtime.Session so
+// that the socket ends when the token expires or is logged out
+// (realtime.Server.DisconnectToken with the token's jti).
+type socketAuth struct{ a *auth.Authenticator }
+
+func (s socketAuth) Authenticate(ctx context.Context, token string) (realtime.Session, error) {
+	id, err := s.a.Verify(ctx, token)
+	if err != nil {
+		return realtime.Session{}, err
+	}
+	sess := realtime.Session{UserID: id.User.ID, TokenID: id.Claims.ID}
+	if id.Claims.ExpiresAt != nil {
+		sess.ExpiresAt = id.Claims.ExpiresAt.Time
+	}
+	return sess, nil
 }

@@ -66,12 +66,3 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Identity, er
 	}
 	return &Identity{User: u, Claims: c, Token: token}, nil
 }
-
-// Authenticate returns the user id of a valid token (the WebSocket's view).
-func (a *Authenticator) Authenticate(ctx context.Context, token string) (int, error) {
-	id, err := a.Verify(ctx, token)
-	if err != nil {
-		return 0, err
-	}
-	return id.User.ID, nil
-}

@@ -9,17 +9,30 @@ import (
 	"sync/atomic"
 )
 
-// Envelope is one server push addressed to users. It is plain data with
-// JSON tags so that a broker between nodes (PostgreSQL LISTEN/NOTIFY) can
-// carry it as it is; Payload is encoded once, by the publisher.
+// Envelope is one message for the sockets of users, on every node. It is
+// plain data with JSON tags so that a broker between nodes (PostgreSQL
+// LISTEN/NOTIFY) can carry it as it is.
+//
+// An envelope with a Topic is a push: Event with Payload (encoded once, by
+// the publisher) goes to the users' channels joined on Topic. An envelope
+// without a Topic is a command to the sockets themselves; the one command
+// is EventDisconnect.
 type Envelope struct {
 	UserIDs []int `json:"user_ids"`
 	// Origin is the socket ID that caused the push; that socket is skipped.
 	Origin  string          `json:"origin,omitempty"`
 	Topic   string          `json:"topic"`
 	Event   string          `json:"event"`
-	Payload json.RawMessage `json:"payload"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+	// TokenID selects, for EventDisconnect, the sockets opened with that
+	// token (Session.TokenID).
+	TokenID string `json:"token_id,omitempty"`
 }
+
+// EventDisconnect, in an envelope without a Topic, closes the sockets of
+// UserIDs opened with TokenID (1008 "logged out"); Phoenix's name for
+// broadcasting the end of a socket's session.
+const EventDisconnect = "disconnect"
 
 // Broker carries envelopes from publishers to every subscribed node,
 // including the publishing one. Channel code sees only this interface, so a

@@ -9,11 +9,26 @@ import (
 	"github.com/companyapi/companyapi/internal/chat"
 )
 
-// Authenticator turns the socket's ?token= into a user. Any error refuses
-// the connection with HTTP 403 before the upgrade, as Phoenix's connect/3
-// returning :error does.
+// Session is what a valid token says: whose it is, which token it is and
+// when it stops working.
+type Session struct {
+	// UserID is the token's user; it must be positive.
+	UserID int
+	// TokenID names the token (a JWT's jti). Server.DisconnectToken closes
+	// the sockets opened with it; "" names no token, and such sockets are
+	// closed only by expiry or shutdown.
+	TokenID string
+	// ExpiresAt is when the token stops working; the zero time means never.
+	// A socket is closed (1008 "token expired") at its first frame or push
+	// after this instant.
+	ExpiresAt time.Time
+}
+
+// Authenticator turns the socket's ?token= into a Session. Any error
+// refuses the connection with HTTP 403 before the upgrade, as Phoenix's
+// connect/3 returning :error does.
 type Authenticator interface {
-	Authenticate(ctx context.Context, token string) (userID int, err error)
+	Authenticate(ctx context.Context, token string) (Session, error)
 }
 
 // Sender stores a message; it is the slice of the chat service that the
@@ -55,6 +70,9 @@ type Config struct {
 	// SendTimeout bounds one Chat.SendMessage call, so a slow store cannot
 	// stall a socket's heartbeats for long. Default 10 s.
 	SendTimeout time.Duration
+
+	// now is the clock that token expiry is checked against; tests move it.
+	now func() time.Time
 }
 
 // Defaults for the zero fields of Config.
@@ -97,6 +115,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SendTimeout == 0 {
 		c.SendTimeout = DefaultSendTimeout
+	}
+	if c.now == nil {
+		c.now = time.Now
 	}
 	return c, nil
 }

@@ -10,17 +10,19 @@
 //
 // Files, one concern each:
 //
-//	config.go    Config, the Authenticator and Sender it depends on
+//	config.go    Config, the Authenticator (Session) and Sender it depends on
 //	server.go    Server: upgrade (ServeHTTP) and Shutdown
+//	handshake.go JSON refusals of requests that are no WebSocket handshake
 //	origin.go    which browser origins may open a socket
 //	hijack.go    smaller buffers for hijacked connections
 //	frame.go     the V1 and V2 JSON serializers
-//	socket.go    one connection: read loop, lifecycle, close codes
+//	socket.go    one connection: read loop, lifecycle, close codes, expiry
 //	outbound.go  the bounded outbound queue and its on-demand writer
 //	router.go    Phoenix's socket-level events: heartbeat, join, leave
 //	roomchat.go  the seed's "room:chat" channel
 //	errors.go    errors to phx_reply error responses, in one function
-//	hub.go       user id -> joined channels, sharded
-//	broker.go    the Broker interface and the in-process broker
+//	hub.go       user id -> joined channels and live sockets, sharded
+//	broker.go    the Broker interface, Envelope and the in-process broker
 //	publish.go   chat.Publisher: PublishMessage and delivery to sockets
+//	session.go   token expiry and DisconnectToken
 package realtime

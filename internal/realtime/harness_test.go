@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,6 +52,9 @@ type backend struct {
 	Bind func(chat.Publisher)
 	// NewUser creates a user and a token that Auth accepts for it.
 	NewUser func(t testing.TB) (id int, token string)
+	// NewToken issues another token for a user, valid for an hour, and
+	// returns it with its Session.TokenID.
+	NewToken func(t testing.TB, userID int) (token, tokenID string)
 	// NewConversation opens a conversation between users a and b.
 	NewConversation func(t testing.TB, a, b int) (id int)
 	// Stored reads a message back from the store; nil for the fake.
@@ -75,18 +79,38 @@ func forEachBackend(t *testing.T, scenario func(t *testing.T, b backend)) {
 // fakeAuth accepts the tokens it issued.
 type fakeAuth struct {
 	mu     sync.Mutex
-	tokens map[string]int
+	tokens map[string]Session
+	n      int
 }
 
-func (a *fakeAuth) Authenticate(_ context.Context, token string) (int, error) {
+func (a *fakeAuth) Authenticate(_ context.Context, token string) (Session, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	id, ok := a.tokens[token]
+	sess, ok := a.tokens[token]
 	if !ok {
-		return 0, &chat.Error{Kind: chat.KindUnauthenticated, Message: "invalid token"}
+		return Session{}, &chat.Error{Kind: chat.KindUnauthenticated, Message: "invalid token"}
 	}
-	return id, nil
+	return sess, nil
 }
+
+// issue makes a token for userID that expires at exp (zero: never) and
+// returns it with its token id.
+func (a *fakeAuth) issue(userID int, exp time.Time) (token, tokenID string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n++
+	token, tokenID = "token-"+strconv.Itoa(a.n), "jti-"+strconv.Itoa(a.n)
+	a.tokens[token] = Session{UserID: userID, TokenID: tokenID, ExpiresAt: exp}
+	return token, tokenID
+}
+
+// fakeClock is Config.now for tests that move time: real time plus an
+// offset that only grows.
+type fakeClock struct{ offset atomic.Int64 }
+
+func (c *fakeClock) now() time.Time { return time.Now().Add(time.Duration(c.offset.Load())) }
+
+func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 // fakeChat keeps conversations and messages in memory and publishes after
 // "committing", as the chat service does.
@@ -134,7 +158,7 @@ func (c *fakeChat) SendMessage(ctx context.Context, in chat.SendInput) (chat.Mes
 }
 
 func newFakeBackend(testing.TB) backend {
-	auth := &fakeAuth{tokens: map[string]int{}}
+	auth := &fakeAuth{tokens: map[string]Session{}}
 	fc := &fakeChat{convs: map[int][2]int{}}
 	var users, convs int
 	var mu sync.Mutex
@@ -147,11 +171,11 @@ func newFakeBackend(testing.TB) backend {
 			users++
 			id := users
 			mu.Unlock()
-			token := "token-" + strconv.Itoa(id)
-			auth.mu.Lock()
-			auth.tokens[token] = id
-			auth.mu.Unlock()
+			token, _ := auth.issue(id, time.Now().Add(time.Hour))
 			return id, token
+		},
+		NewToken: func(_ testing.TB, userID int) (string, string) {
+			return auth.issue(userID, time.Now().Add(time.Hour))
 		},
 		NewConversation: func(_ testing.TB, a, b int) int {
 			mu.Lock()
@@ -469,6 +493,20 @@ func (c *client) expectClose(codes ...websocket.StatusCode) {
 		}
 	}
 	c.t.Fatalf("socket still open after %v", waitTimeout)
+}
+
+// expectCloseNow checks that the next thing the socket reads is the close
+// frame, with code and reason: no reply or push came before it.
+func (c *client) expectCloseNow(code websocket.StatusCode, reason string) {
+	c.t.Helper()
+	b, err := c.readRaw()
+	if err == nil {
+		c.t.Fatalf("read %s, want close %v %q", b, code, reason)
+	}
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != code || ce.Reason != reason {
+		c.t.Fatalf("closed with %v, want %v %q", err, code, reason)
+	}
 }
 
 // errorResponseOf decodes a reply's error response.

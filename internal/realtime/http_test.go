@@ -5,6 +5,7 @@ package realtime
 import (
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -89,4 +90,67 @@ func TestAnyOrigin(t *testing.T) {
 		t.Fatalf("dial: %v (%v)", err, resp)
 	}
 	conn.CloseNow()
+}
+
+// TestNotAHandshake: requests that reach the endpoint with a valid token
+// but are no WebSocket handshake are answered with JSON, never the
+// WebSocket library's text/plain.
+func TestNotAHandshake(t *testing.T) {
+	b := newFakeBackend(t)
+	_, token := b.NewUser(t)
+	ts := startServer(t, b, Config{})
+	upgrade := http.Header{
+		"Connection":            {"keep-alive, Upgrade"},
+		"Upgrade":               {"websocket"},
+		"Sec-Websocket-Version": {"13"},
+		"Sec-Websocket-Key":     {"dGhlIHNhbXBsZSBub25jZQ=="},
+	}
+	with := func(key, value string) http.Header {
+		h := upgrade.Clone()
+		if value == "" {
+			h.Del(key)
+		} else {
+			h.Set(key, value)
+		}
+		return h
+	}
+	tests := []struct {
+		name    string
+		method  string
+		header  http.Header
+		status  int
+		message string
+		extra   [2]string // a header the answer must carry
+	}{
+		{"plain GET", http.MethodGet, nil, http.StatusUpgradeRequired, "websocket upgrade required", [2]string{"Upgrade", "websocket"}},
+		{"no Connection: Upgrade", http.MethodGet, with("Connection", ""), http.StatusUpgradeRequired, "websocket upgrade required", [2]string{"Upgrade", "websocket"}},
+		{"Upgrade to something else", http.MethodGet, with("Upgrade", "h2c"), http.StatusUpgradeRequired, "websocket upgrade required", [2]string{"Upgrade", "websocket"}},
+		{"POST", http.MethodPost, nil, http.StatusMethodNotAllowed, "method not allowed", [2]string{"Allow", "GET"}},
+		{"PUT with upgrade headers", http.MethodPut, upgrade, http.StatusMethodNotAllowed, "method not allowed", [2]string{"Allow", "GET"}},
+		{"wrong version", http.MethodGet, with("Sec-Websocket-Version", "8"), http.StatusBadRequest, "unsupported websocket version", [2]string{"Sec-Websocket-Version", "13"}},
+		{"no key", http.MethodGet, with("Sec-Websocket-Key", ""), http.StatusBadRequest, "invalid websocket key", [2]string{}},
+		{"short key", http.MethodGet, with("Sec-Websocket-Key", "c2hvcnQ="), http.StatusBadRequest, "invalid websocket key", [2]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(tt.method, ts.ts.URL+"/socket/websocket?"+query(token, vsn2).Encode(), nil)
+			maps.Copy(req.Header, tt.header)
+			resp, err := (&http.Client{Transport: ts.transport}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			var got struct{ Message string }
+			if resp.StatusCode != tt.status || json.Unmarshal(body, &got) != nil || got.Message != tt.message {
+				t.Errorf("got %d %s, want %d {\"message\":%q}", resp.StatusCode, body, tt.status, tt.message)
+			}
+			if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+				t.Errorf("Content-Type %q", ct)
+			}
+			if tt.extra[0] != "" && resp.Header.Get(tt.extra[0]) != tt.extra[1] {
+				t.Errorf("%s: %q, want %q", tt.extra[0], resp.Header.Get(tt.extra[0]), tt.extra[1])
+			}
+		})
+	}
 }

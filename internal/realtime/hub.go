@@ -5,46 +5,43 @@ import (
 	"sync"
 )
 
-// shardCount spreads the hub over independent locks: joins, leaves and
-// deliveries for different users rarely contend, and no lock covers all.
+// shardCount spreads the hub over independent locks: connects, joins,
+// leaves and deliveries for different users rarely contend, and no lock
+// covers all.
 const shardCount = 64
 
 // hub is the seed's ChannelSessions: user id -> the channels that user has
-// joined, on every socket and device. It also keeps every live socket, so
-// Shutdown can reach sockets that joined nothing.
+// joined, on every socket and device. It also keeps every live socket under
+// its user, joined or not, so that Shutdown reaches them all and
+// DisconnectToken finds a user's sockets without looking at anyone else's.
 type hub struct {
-	users   [shardCount]userShard
-	sockets [shardCount]socketShard
+	users [shardCount]userShard
 }
 
 type userShard struct {
 	mu sync.RWMutex
-	m  map[int][]*channel // a user has a few devices: a slice beats a set
-}
-
-type socketShard struct {
-	mu sync.Mutex
-	m  map[*socket]struct{}
+	// A user has a few devices: slices beat sets.
+	chans map[int][]*channel // only users with a joined channel
+	socks map[int][]*socket  // only users with a live socket
 }
 
 func newHub() *hub {
 	h := &hub{}
 	for i := range h.users {
-		h.users[i].m = make(map[int][]*channel)
-		h.sockets[i].m = make(map[*socket]struct{})
+		h.users[i].chans = make(map[int][]*channel)
+		h.users[i].socks = make(map[int][]*socket)
 	}
 	return h
 }
 
-func (h *hub) userShard(userID int) *userShard { return &h.users[uint(userID)%shardCount] }
-
-func (h *hub) socketShard(s *socket) *socketShard { return &h.sockets[s.seq%shardCount] }
+func (h *hub) shard(userID int) *userShard { return &h.users[uint(userID)%shardCount] }
 
 // add records a joined channel under its socket's user.
 func (h *hub) add(ch *channel) {
-	sh := h.userShard(ch.sock.userID)
+	uid := ch.sock.userID
+	sh := h.shard(uid)
 	sh.mu.Lock()
-	sh.m[ch.sock.userID] = append(sh.m[ch.sock.userID], ch)
+	sh.chans[uid] = append(sh.chans[uid], ch)
 	sh.mu.Unlock()
 }
 
@@ -52,28 +49,32 @@ func (h *hub) add(ch *channel) {
 // map holds only live users.
 func (h *hub) remove(ch *channel) {
 	uid := ch.sock.userID
-	sh := h.userShard(uid)
+	sh := h.shard(uid)
 	sh.mu.Lock()
-	defer sh.mu.Unlock()
-	list := sh.m[uid]
-	i := slices.Index(list, ch)
-	if i < 0 {
-		return
+	removeFrom(sh.chans, uid, ch)
+	sh.mu.Unlock()
+}
+
+// removeFrom deletes v from m[key], and the key with its last value.
+func removeFrom[T comparable](m map[int][]T, key int, v T) {
+	list := m[key]
+	i := slices.Index(list, v)
+	switch {
+	case i < 0:
+	case len(list) == 1:
+		delete(m, key)
+	default:
+		m[key] = slices.Delete(list, i, i+1)
 	}
-	if len(list) == 1 {
-		delete(sh.m, uid)
-		return
-	}
-	sh.m[uid] = slices.Delete(list, i, i+1)
 }
 
 // appendChannels appends the user's channels on topic to dst. Callers pass
 // a stack buffer and deliver after the lock is released, so no socket is
 // touched under a hub lock.
 func (h *hub) appendChannels(dst []*channel, userID int, topic string) []*channel {
-	sh := h.userShard(userID)
+	sh := h.shard(userID)
 	sh.mu.RLock()
-	for _, ch := range sh.m[userID] {
+	for _, ch := range sh.chans[userID] {
 		if ch.topic == topic {
 			dst = append(dst, ch)
 		}
@@ -82,17 +83,27 @@ func (h *hub) appendChannels(dst []*channel, userID int, topic string) []*channe
 	return dst
 }
 
+// appendSockets appends the user's live sockets to dst, under the same
+// rules as appendChannels.
+func (h *hub) appendSockets(dst []*socket, userID int) []*socket {
+	sh := h.shard(userID)
+	sh.mu.RLock()
+	dst = append(dst, sh.socks[userID]...)
+	sh.mu.RUnlock()
+	return dst
+}
+
 func (h *hub) register(s *socket) {
-	sh := h.socketShard(s)
+	sh := h.shard(s.userID)
 	sh.mu.Lock()
-	sh.m[s] = struct{}{}
+	sh.socks[s.userID] = append(sh.socks[s.userID], s)
 	sh.mu.Unlock()
 }
 
 func (h *hub) unregister(s *socket) {
-	sh := h.socketShard(s)
+	sh := h.shard(s.userID)
 	sh.mu.Lock()
-	delete(sh.m, s)
+	removeFrom(sh.socks, s.userID, s)
 	sh.mu.Unlock()
 }
 
@@ -100,14 +111,14 @@ func (h *hub) unregister(s *socket) {
 // the shard's lock.
 func (h *hub) eachSocket(fn func(*socket)) {
 	var batch []*socket
-	for i := range h.sockets {
-		sh := &h.sockets[i]
-		sh.mu.Lock()
+	for i := range h.users {
+		sh := &h.users[i]
+		sh.mu.RLock()
 		batch = batch[:0]
-		for s := range sh.m {
-			batch = append(batch, s)
+		for _, list := range sh.socks {
+			batch = append(batch, list...)
 		}
-		sh.mu.Unlock()
+		sh.mu.RUnlock()
 		for _, s := range batch {
 			fn(s)
 		}
@@ -118,12 +129,13 @@ func (h *hub) eachSocket(fn func(*socket)) {
 // are live; tests use it to prove that nothing leaks.
 func (h *hub) counts() (users, sockets int) {
 	for i := range h.users {
-		h.users[i].mu.RLock()
-		users += len(h.users[i].m)
-		h.users[i].mu.RUnlock()
-		h.sockets[i].mu.Lock()
-		sockets += len(h.sockets[i].m)
-		h.sockets[i].mu.Unlock()
+		sh := &h.users[i]
+		sh.mu.RLock()
+		users += len(sh.chans)
+		for _, list := range sh.socks {
+			sockets += len(list)
+		}
+		sh.mu.RUnlock()
 	}
 	return users, sockets
 }

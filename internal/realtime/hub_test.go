@@ -1,6 +1,8 @@
 package realtime
 
 import (
+	"slices"
+	"strconv"
 	"sync"
 	"testing"
 )
@@ -13,8 +15,11 @@ func TestHubConcurrent(t *testing.T) {
 	for g := range 16 {
 		wg.Go(func() {
 			for i := range 200 {
-				s := &socket{userID: i % 10, seq: uint64(g*1000 + i)}
+				s := &socket{userID: i % 10, id: strconv.Itoa(g*1000 + i)}
 				h.register(s)
+				if !slices.Contains(h.appendSockets(nil, s.userID), s) {
+					t.Errorf("socket %s not found under its user", s.id)
+				}
 				chat := &channel{sock: s, topic: topicChat}
 				other := &channel{sock: s, topic: "room:other"}
 				h.add(chat)
@@ -39,7 +44,7 @@ func TestHubConcurrent(t *testing.T) {
 
 func TestHubDevices(t *testing.T) {
 	h := newHub()
-	a1, a2 := &socket{userID: 1, seq: 1}, &socket{userID: 1, seq: 2}
+	a1, a2 := &socket{userID: 1, id: "1"}, &socket{userID: 1, id: "2"}
 	c1, c2 := &channel{sock: a1, topic: topicChat}, &channel{sock: a2, topic: topicChat}
 	h.add(c1)
 	h.add(c2)
@@ -52,5 +57,29 @@ func TestHubDevices(t *testing.T) {
 	}
 	if got := h.appendChannels(nil, 2, topicChat); len(got) != 0 {
 		t.Fatalf("another user has %v", got)
+	}
+}
+
+// TestHubSockets: a user's sockets are found whether or not they joined
+// anything, and only that user's.
+func TestHubSockets(t *testing.T) {
+	h := newHub()
+	a1, a2, b := &socket{userID: 1}, &socket{userID: 1}, &socket{userID: 1 + shardCount} // b shares a1's shard
+	for _, s := range []*socket{a1, a2, b} {
+		h.register(s)
+	}
+	h.add(&channel{sock: a1, topic: topicChat})
+	if got := h.appendSockets(nil, 1); len(got) != 2 || !slices.Contains(got, a1) || !slices.Contains(got, a2) {
+		t.Fatalf("user 1 has %v", got)
+	}
+	h.unregister(a1)
+	h.unregister(a1) // unregistering twice is harmless
+	if got := h.appendSockets(nil, 1); len(got) != 1 || got[0] != a2 {
+		t.Fatalf("after unregistering one: %v", got)
+	}
+	var all []*socket
+	h.eachSocket(func(s *socket) { all = append(all, s) })
+	if len(all) != 2 {
+		t.Fatalf("eachSocket saw %d sockets, want 2", len(all))
 	}
 }

@@ -1,10 +1,14 @@
+//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
+
 package realtime
 
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/companyapi/companyapi/internal/chat"
+	"nhooyr.io/websocket"
 )
 
 // PublishMessage pushes receive_msg {"message": m} to every socket of
@@ -24,10 +28,16 @@ func (srv *Server) PublishMessage(ctx context.Context, m chat.Message, userIDs [
 	}
 }
 
-// deliver is this node's broker subscription: it queues e on the matching
-// local channels. The frame is encoded at most once per serializer, and
-// each socket's queue entry shares those bytes.
+// deliver is this node's broker subscription: it queues a push on the
+// matching local channels, or carries out a command. The frame of a push
+// is encoded at most once per serializer, and each socket's queue entry
+// shares those bytes. A socket whose token has expired is closed instead.
 func (srv *Server) deliver(e Envelope) {
+	if e.Topic == "" {
+		srv.command(e)
+		return
+	}
+	var now time.Time                        // read once, when a socket is found
 	var parts [2]struct{ head, tail []byte } // indexed by vsn, built on first use
 	var buf [8]*channel                      // on the stack for the usual few devices
 	for i, uid := range e.UserIDs {
@@ -36,6 +46,13 @@ func (srv *Server) deliver(e Envelope) {
 		}
 		for _, ch := range srv.hub.appendChannels(buf[:0], uid, e.Topic) {
 			if ch.sock.id == e.Origin {
+				continue
+			}
+			if now.IsZero() {
+				now = srv.cfg.now()
+			}
+			if ch.sock.expired(now) {
+				ch.sock.closeWith(websocket.StatusPolicyViolation, closeTokenExpired)
 				continue
 			}
 			p := &parts[ch.sock.vsn]

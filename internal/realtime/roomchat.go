@@ -57,9 +57,10 @@ type messageResponse struct {
 	Message chat.Message `json:"message"`
 }
 
-// decodeSendMsg reads {"user": int, "conv": int, "message": string},
+// decodeSendMsg reads {"user": id, "conv": id, "message": string},
 // naming every missing or mistyped field the way Ecto's changeset errors
-// do.
+// do. Ids are positive integers: a RecipientID of 0 would tell the chat
+// service to skip its recipient check, so the socket never passes one.
 func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
@@ -67,24 +68,50 @@ func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
 	}
 	fe := chat.FieldErrors{}
 	var in chat.SendInput
-	decodeField(m, "user", &in.RecipientID, fe)
-	decodeField(m, "conv", &in.ConversationID, fe)
-	decodeField(m, "message", &in.Content, fe)
+	decodeID(m, "user", &in.RecipientID, fe)
+	decodeID(m, "conv", &in.ConversationID, fe)
+	decodeString(m, "message", &in.Content, fe)
 	if err := fe.Err(); err != nil {
 		return chat.SendInput{}, err
 	}
 	return in, nil
 }
 
-// decodeField decodes m[name] into dst: absent or null is "can't be blank",
-// any other mismatch (a string for an id, 1.5, an object) "is invalid".
-func decodeField[T int | string](m map[string]json.RawMessage, name string, dst *T, fe chat.FieldErrors) {
-	raw, ok := m[name]
-	if !ok || string(raw) == jsonNull {
-		fe.Add(name, "can't be blank")
+// decodeID decodes m[name] into dst: absent or null is "can't be blank";
+// anything but a positive integer (0, -1, 1.5, "2", an object) "is
+// invalid".
+func decodeID(m map[string]json.RawMessage, name string, dst *int, fe chat.FieldErrors) {
+	raw, ok := present(m, name, fe)
+	if !ok {
+		return
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err != nil || n <= 0 {
+		fe.Add(name, "is invalid")
+		return
+	}
+	*dst = n
+}
+
+// decodeString decodes m[name] into dst: absent or null is "can't be
+// blank", any other type "is invalid".
+func decodeString(m map[string]json.RawMessage, name string, dst *string, fe chat.FieldErrors) {
+	raw, ok := present(m, name, fe)
+	if !ok {
 		return
 	}
 	if err := json.Unmarshal(raw, dst); err != nil {
 		fe.Add(name, "is invalid")
 	}
+}
+
+// present returns m[name], or records "can't be blank" if it is absent or
+// null.
+func present(m map[string]json.RawMessage, name string, fe chat.FieldErrors) (json.RawMessage, bool) {
+	raw, ok := m[name]
+	if !ok || string(raw) == jsonNull {
+		fe.Add(name, "can't be blank")
+		return nil, false
+	}
+	return raw, true
 }

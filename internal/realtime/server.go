@@ -6,9 +6,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -25,6 +27,7 @@ type Server struct {
 	origins originPolicy
 	topics  map[string]channelHandler
 	hub     *hub
+	logouts recentLogouts
 
 	node string // prefix of socket IDs, unique per process
 	// ctx is the parent of every channel call (SendMessage); it is
@@ -75,11 +78,16 @@ func New(cfg Config) (*Server, error) {
 }
 
 // ServeHTTP upgrades GET /socket/websocket?vsn=2.0.0&token=... to a
-// socket. Every refusal happens before the upgrade, as a plain HTTP 403
-// with {"message": ...}, which is how Phoenix refuses a connect. After a
-// successful upgrade it returns at once; the socket lives on until it
-// closes or Shutdown closes it.
+// socket. Every refusal happens before the upgrade, as a plain HTTP
+// response with a JSON body {"message": ...}: 403 is how Phoenix refuses a
+// connect. After a successful upgrade it returns at once; the socket lives
+// on until it closes or Shutdown closes it.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed")
+		return
+	}
 	if !srv.enter() {
 		writeJSONError(w, http.StatusServiceUnavailable, "server shutting down")
 		return
@@ -101,24 +109,42 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, "missing token")
 		return
 	}
-	userID, err := srv.cfg.Auth.Authenticate(r.Context(), token)
+	sess, err := srv.cfg.Auth.Authenticate(r.Context(), token)
+	if err == nil && sess.UserID <= 0 {
+		srv.log.Error("realtime: Authenticate returned no user", "user", sess.UserID)
+		err = errNoUser
+	}
 	if err != nil {
 		srv.log.Debug("realtime: refused token", "err", err)
 		writeJSONError(w, http.StatusForbidden, "invalid token")
 		return
 	}
-
-	rw := w
-	if _, ok := w.(http.Hijacker); ok {
-		rw = smallBuffers{w}
+	var expires int64
+	if !sess.ExpiresAt.IsZero() {
+		expires = max(sess.ExpiresAt.UnixMilli(), 1) // 0 would mean never
 	}
-	conn, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
+	if expiredAt(expires, srv.cfg.now()) || srv.loggedOut(sess.UserID, sess.TokenID) {
+		// Expired within the authenticator's clock-skew leeway, or logged
+		// out and not yet seen as revoked by the authenticator: the socket
+		// would be closed at once.
+		writeJSONError(w, http.StatusForbidden, "invalid token")
+		return
+	}
+	// After the checks above, so that a browser's plain GET learns what is
+	// wrong with its token or origin first, as from Phoenix.
+	if status, msg := checkHandshake(w, r); status != 0 {
+		writeJSONError(w, status, msg)
+		return
+	}
+
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the origin is checked above, with our rules
 		CompressionMode:    websocket.CompressionDisabled,
 	})
 	if err != nil {
-		// Accept has answered the request; after a failed or completed
-		// upgrade nothing more may be written to w.
+		// checkHandshake has ruled out every refusal Accept would answer
+		// with text/plain; what is left is a failed hijack, after the 101
+		// went out, when nothing more may be written to w.
 		srv.log.Debug("realtime: upgrade failed", "err", err)
 		return
 	}
@@ -126,17 +152,21 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	seq := srv.seq.Add(1)
 	s := &socket{
-		srv:    srv,
-		conn:   conn,
-		id:     srv.node + "." + strconv.FormatUint(seq, 36),
-		seq:    seq,
-		userID: userID,
-		vsn:    v,
+		srv:     srv,
+		conn:    conn,
+		id:      srv.node + "." + strconv.FormatUint(seq, 36),
+		userID:  sess.UserID,
+		tokenID: strings.Clone(sess.TokenID), // not a slice of a larger string
+		expires: expires,
+		vsn:     v,
 	}
 	srv.hub.register(s)
-	// Shutdown may have walked the hub before this socket was in it.
+	// Shutdown, or a logout of this token, may have walked the hub before
+	// this socket was in it.
 	if srv.isClosed() {
 		s.closeWith(websocket.StatusGoingAway, "server shutting down")
+	} else if srv.loggedOut(s.userID, s.tokenID) {
+		s.closeWith(websocket.StatusPolicyViolation, closeLoggedOut)
 	}
 	// The socket runs on its own goroutine so that ServeHTTP returns: net/http
 	// then drops its connection state, 4 KiB read and write buffers, the
@@ -194,6 +224,11 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
+// errNoUser stands for an Authenticator that accepted a token without a user.
+var errNoUser = errors.New("realtime: Authenticate returned a session without a user")
+
+// writeJSONError answers {"message": msg}: every HTTP answer of the endpoint
+// other than 101 has this shape.
 func writeJSONError(w http.ResponseWriter, status int, msg string) {
 	body, _ := marshalJSON(map[string]string{"message": msg})
 	w.Header().Set("Content-Type", "application/json")

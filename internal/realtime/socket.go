@@ -21,10 +21,15 @@ type socket struct {
 	srv    *Server
 	conn   *websocket.Conn
 	id     string // sent to the chat service as SendInput.Origin
-	seq    uint64
 	userID int
 	vsn    vsn
 	idle   *time.Timer
+
+	// The session the token named; these fields never change, so the hub
+	// and publishers read them without locking. expires is Unix
+	// milliseconds (0: never): 8 bytes where a time.Time takes 24.
+	tokenID string
+	expires int64
 
 	// channels is owned by the frame in process (busy orders them); the
 	// hub shares the *channel values, whose fields never change.
@@ -63,6 +68,14 @@ func (s *socket) serve() {
 				s.closeWith(websocket.StatusMessageTooBig, "frame too large")
 			}
 			putReadBuffer(buf)
+			return
+		}
+		if s.expired(s.srv.cfg.now()) {
+			// Any frame will do: phoenix.js heartbeats every 30 s, so an
+			// expired socket is found within that without a timer of its
+			// own. The frame is not acted upon.
+			putReadBuffer(buf)
+			s.closeWith(websocket.StatusPolicyViolation, closeTokenExpired)
 			return
 		}
 		if typ != websocket.MessageText {
@@ -129,6 +142,9 @@ func (s *socket) finish() {
 	}
 	s.srv.hub.unregister(s)
 }
+
+// expired reports whether the socket's token has expired at now.
+func (s *socket) expired(now time.Time) bool { return expiredAt(s.expires, now) }
 
 // logger is made when something is logged, rather than kept per socket.
 func (s *socket) logger() *slog.Logger {

@@ -28,6 +28,22 @@ func init() {
 	)
 }
 
+// sessionAuth is the production adapter (cmd/companyapi/sockets.go) over
+// auth.Authenticator's Verify.
+type sessionAuth struct{ a *auth.Authenticator }
+
+func (s sessionAuth) Authenticate(ctx context.Context, token string) (Session, error) {
+	id, err := s.a.Verify(ctx, token)
+	if err != nil {
+		return Session{}, err
+	}
+	sess := Session{UserID: id.User.ID, TokenID: id.Claims.ID}
+	if id.Claims.ExpiresAt != nil {
+		sess.ExpiresAt = id.Claims.ExpiresAt.Time
+	}
+	return sess, nil
+}
+
 type welcomeDiscard struct{}
 
 func (welcomeDiscard) SendWelcome(string, string) error { return nil }
@@ -46,7 +62,7 @@ func storeBackend(t testing.TB, st *store.Store) backend {
 	t.Cleanup(svc.Close)
 	tokens := auth.NewTokens([]byte("realtime-test-secret-0123456789abcdef"), time.Hour)
 	return backend{
-		Auth: &auth.Authenticator{Tokens: tokens, Accounts: svc},
+		Auth: sessionAuth{&auth.Authenticator{Tokens: tokens, Accounts: svc}},
 		Chat: svc,
 		Bind: svc.SetPublisher,
 		NewUser: func(t testing.TB) (int, string) {
@@ -61,6 +77,13 @@ func storeBackend(t testing.TB, st *store.Store) backend {
 				t.Fatal(err)
 			}
 			return u.ID, token
+		},
+		NewToken: func(t testing.TB, userID int) (string, string) {
+			token, claims, err := tokens.Issue(userID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return token, claims.ID
 		},
 		NewConversation: func(t testing.TB, a, b int) int {
 			c, _, err := svc.CreateConversation(context.Background(), a, b)

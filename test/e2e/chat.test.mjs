@@ -158,6 +158,17 @@ test("a third user cannot post into the conversation", async () => {
   socket.disconnect();
 });
 
+test("logging out closes that token's live socket", async () => {
+  const u = await newUser("frank");
+  const socket = connect(u.token);
+  await join(socket);
+  const closed = new Promise((ok) => socket.onClose((e) => ok(e.code)));
+  const res = await api("POST", "/api/logout", null, u.token);
+  assert.equal(res.status, 204);
+  assert.equal(await closed, 1008);
+  socket.disconnect();
+});
+
 test("a bad token is refused with 403 before the upgrade", async () => {
   const status = await new Promise((ok) => {
     const ws = new WebSocket(base.replace("http", "ws") + "/socket/websocket?vsn=2.0.0&token=nope");
