@@ -71,3 +71,20 @@ drift:
 		echo "$$changed" >&2; \
 		exit 1; \
 	fi
+
+# bench runs cmd/chatbench at full size (19 000 idle sockets, the pairs ramp
+# to the max sustained rate, a 100 000-message history), each figure beside
+# its floor; a few minutes, ending with one "RESULT {json}" line on stdout.
+# bench-smoke runs every scenario and floor tiny, to check the tool end to
+# end (well under a minute, no thresholds). Both need PostgreSQL (found as
+# for make test) and take the server's URL from TEST_DATABASE_URL.
+CHATBENCH_SMOKE ?= -sockets 200 -pairs 100 -rate 200 -duration 3s \
+	-history-messages 2000 -history-duration 2s -insert-duration 1s -settle 1s -timeout 2m
+
+.PHONY: bench bench-smoke
+
+bench:
+	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario all -sockets 19000 -max -history-messages 100000
+
+bench-smoke:
+	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario all $(CHATBENCH_SMOKE)

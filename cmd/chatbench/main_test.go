@@ -1,0 +1,68 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/companyapi/companyapi/internal/storetest"
+)
+
+// TestMain lets the test binary stand in for chatbench's child processes
+// (socket workers, floor servers), which re-execute os.Executable().
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+// TestSmoke runs every scenario and floor, tiny, against a real server on
+// PostgreSQL. Without PostgreSQL it skips loudly, or fails under CI=true or
+// REQUIRE_POSTGRES=1 (storetest's rules).
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no end-to-end run")
+	}
+	// storetest finds the server and makes a database on it; chatbench
+	// connects there and creates (and drops) its own beside it.
+	pg := storetest.PostgresURL(t)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{
+		"-scenario", "all", "-pg", pg, "-timeout", "2m",
+		"-sockets", "40", "-per-worker", "25", "-settle", "200ms",
+		"-pairs", "10", "-rate", "100", "-duration", "1s",
+		"-history-messages", "500", "-history-duration", "500ms", "-concurrency", "4",
+		"-insert-duration", "300ms",
+	}, strings.NewReader(""), &stdout, &stderr)
+	t.Log(stderr.String())
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if code != 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "RESULT {") {
+		t.Fatalf("exit %d, stdout %q", code, stdout.String())
+	}
+	var res Result
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(lines[0], "RESULT ")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !res.OK || res.Idle == nil || res.IdleFloor == nil || res.Pairs == nil || res.Pairs.Steady == nil ||
+		res.History == nil || res.HistoryFloor == nil || len(res.InsertFloor) != 2 {
+		t.Fatalf("incomplete result: %s", lines[0])
+	}
+	if res.Idle.Established != 40 || res.Idle.Workers != 2 || res.IdleFloor.Established != 40 || res.Idle.AliveAtEnd != 40 {
+		t.Errorf("idle %+v, floor %+v", res.Idle, res.IdleFloor)
+	}
+	if s := res.Pairs.Steady; s.Sent != 100 || s.Acked != 100 || s.Delivered != 100 || res.Pairs.Lost != 0 {
+		t.Errorf("pairs %+v", s)
+	}
+	if res.History.Requests == 0 || res.History.Errors != 0 || res.HistoryFloor.Requests == 0 || res.HistoryFloor.Errors != 0 {
+		t.Errorf("history %+v, floor %+v", res.History, res.HistoryFloor)
+	}
+	for _, f := range res.InsertFloor {
+		if f.Rows == 0 || f.Errors != 0 {
+			t.Errorf("INSERT floor %+v", f)
+		}
+	}
+}

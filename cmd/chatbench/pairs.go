@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// PairsConfig sizes the pairs scenario.
+type PairsConfig struct {
+	Pairs     int
+	Rate      float64       // fixed total rate, msgs/s (when !Max)
+	Max       bool          // ramp to the max sustained rate, then run at half of it
+	StartRate float64       // the ramp's first step
+	Duration  time.Duration // the fixed-rate (or half-max) run
+	Step      time.Duration // each ramp step
+	Bound     time.Duration // p99 send→delivery a step may not pass
+}
+
+// Step is one run at one rate.
+type Step struct {
+	Rate            float64        `json:"rate"`
+	Seconds         float64        `json:"seconds"`
+	Sent            int64          `json:"sent"`
+	SendErrors      int64          `json:"send_errors"`
+	Acked           int64          `json:"acked"`
+	Errors          int64          `json:"errors"`
+	Delivered       int64          `json:"delivered"`
+	Undelivered     int64          `json:"undelivered"` // acked, not delivered when judged
+	DeliveredPerSec float64        `json:"delivered_per_s"`
+	Deliver         Summary        `json:"send_to_delivery"`
+	Ack             Summary        `json:"send_to_ack"`
+	OK              bool           `json:"ok"`
+	Why             string         `json:"why,omitempty"`
+	ErrorReasons    map[string]int `json:"error_reasons,omitempty"`
+}
+
+// PairsResult is the whole pairs scenario.
+type PairsResult struct {
+	Pairs              int            `json:"pairs"`
+	Established        int            `json:"established"`
+	ConnectFailed      int            `json:"connect_failed"`
+	ConnectSeconds     float64        `json:"connect_s"`
+	Mode               string         `json:"mode"`
+	BoundMS            float64        `json:"p99_bound_ms"`
+	Steps              []Step         `json:"steps,omitempty"`
+	MaxRate            float64        `json:"max_rate,omitempty"`
+	MaxDeliveredPerSec float64        `json:"max_delivered_per_s,omitempty"`
+	Steady             *Step          `json:"steady,omitempty"`
+	Lost               int64          `json:"lost"`
+	ConnectErrors      map[string]int `json:"connect_errors,omitempty"`
+}
+
+// msgRec is one send_msg: times in ns since the scenario's base.
+type msgRec struct {
+	sched, ack, deliv atomic.Int64
+	failed            atomic.Bool
+}
+
+type pairsRun struct {
+	id         int
+	rate       float64
+	d          time.Duration
+	recs       []msgRec
+	sendErrors atomic.Int64
+	reasons    errCounts
+}
+
+// pairsBench is the connected pairs and every run's records.
+type pairsBench struct {
+	base       time.Time
+	senders    []*phxClient
+	recipients []*phxClient
+	recipIDs   []int
+	convs      []int
+	mu         sync.RWMutex
+	runs       []*pairsRun
+}
+
+func (b *pairsBench) now() int64 { return int64(time.Since(b.base)) }
+
+// rec finds the record named by "run.seq".
+func (b *pairsBench) rec(id string) (*pairsRun, *msgRec) {
+	r, s, ok := strings.Cut(id, ".")
+	ri, err1 := strconv.Atoi(r)
+	si, err2 := strconv.Atoi(s)
+	if !ok || err1 != nil || err2 != nil {
+		return nil, nil
+	}
+	b.mu.RLock()
+	defer b.mu.RUnlock()
+	if ri < 0 || ri >= len(b.runs) || si < 0 || si >= len(b.runs[ri].recs) {
+		return nil, nil
+	}
+	return b.runs[ri], &b.runs[ri].recs[si]
+}
+
+// runPairs connects the pairs and runs the fixed rate or the ramp.
+func runPairs(ctx context.Context, base string, f *fixture, cfg PairsConfig) (PairsResult, error) {
+	res := PairsResult{Pairs: cfg.Pairs, Mode: "fixed", BoundMS: ms(cfg.Bound)}
+	if cfg.Max {
+		res.Mode = "max"
+	}
+	b := &pairsBench{base: time.Now()}
+	start := time.Now()
+	if err := b.connect(ctx, base, f, cfg.Pairs, &res); err != nil {
+		return res, err
+	}
+	defer func() {
+		for _, c := range append(b.senders, b.recipients...) {
+			c.Close()
+		}
+	}()
+	res.ConnectSeconds = time.Since(start).Seconds()
+	logf("pairs: %d sockets joined, %d failed in %.1fs", res.Established, res.ConnectFailed, res.ConnectSeconds)
+	if res.ConnectFailed > 0 || len(b.senders) == 0 {
+		return res, ctx.Err()
+	}
+	hbCtx, stopHB := context.WithCancel(ctx)
+	defer stopHB()
+	go heartbeat(hbCtx, append(append([]*phxClient{}, b.senders...), b.recipients...), 30*time.Second)
+
+	if !cfg.Max {
+		s := b.step(ctx, cfg.Rate, cfg.Duration, cfg.Bound)
+		res.Steady = &s
+	} else {
+		b.ramp(ctx, cfg, &res)
+	}
+	// Lost: acknowledged, never delivered by the end (plus a grace).
+	b.settleAll(ctx, 5*time.Second)
+	b.mu.RLock()
+	for _, r := range b.runs {
+		for i := range r.recs {
+			m := &r.recs[i]
+			if m.ack.Load() > 0 && !m.failed.Load() && m.deliv.Load() == 0 {
+				res.Lost++
+			}
+		}
+	}
+	b.mu.RUnlock()
+	return res, ctx.Err()
+}
+
+// connect dials and joins a sender and a recipient socket per pair, and
+// starts their readers.
+func (b *pairsBench) connect(ctx context.Context, base string, f *fixture, pairs int, res *PairsResult) error {
+	job := workerJob{URL: wsURLOf(base), Tokens: f.tokens[:2*pairs], Join: true, Concurrency: 32}
+	hc := newLoopDialer(0).HTTPClient(0)
+	socks := make([]*phxClient, 2*pairs)
+	errs := &errCounts{}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1)) - 1; i < len(socks) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
+				p, err := connectOne(ctx, hc, job, job.Tokens[i])
+				if err != nil {
+					errs.Add(err.Error())
+					continue
+				}
+				socks[i] = p
+			}
+		}()
+	}
+	wg.Wait()
+	res.ConnectErrors = errs.Map()
+	for i := 0; i < pairs; i++ {
+		s, r := socks[2*i], socks[2*i+1]
+		if s == nil || r == nil {
+			res.ConnectFailed += 2
+			if s != nil {
+				s.Close()
+			}
+			if r != nil {
+				r.Close()
+			}
+			continue
+		}
+		res.Established += 2
+		b.senders = append(b.senders, s)
+		b.recipients = append(b.recipients, r)
+		b.recipIDs = append(b.recipIDs, f.users[2*i+1])
+		b.convs = append(b.convs, f.pairConvs[i])
+		go b.readSender(ctx, s)
+		go b.readRecipient(ctx, r)
+	}
+	return ctx.Err()
+}
+
+// readSender records send_msg replies: ok is an ack, anything else an error.
+func (b *pairsBench) readSender(ctx context.Context, c *phxClient) {
+	for {
+		f, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if f.Event != "phx_reply" || f.Topic != "room:chat" {
+			continue
+		}
+		run, m := b.rec(f.Ref)
+		if m == nil {
+			continue
+		}
+		now := b.now()
+		if r, err := decodeReply(f.Payload); err != nil || r.Status != "ok" {
+			m.failed.Store(true)
+			run.reasons.Add(r.Reason())
+		}
+		m.ack.CompareAndSwap(0, now)
+	}
+}
+
+// readRecipient records receive_msg pushes by the id in their content.
+func (b *pairsBench) readRecipient(ctx context.Context, c *phxClient) {
+	for {
+		f, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if f.Event != "receive_msg" {
+			continue
+		}
+		now := b.now()
+		var p PushedMessage
+		if json.Unmarshal(f.Payload, &p) != nil {
+			continue
+		}
+		id, _, _ := strings.Cut(strings.TrimPrefix(p.Message.Content, "cb "), " ")
+		if _, m := b.rec(id); m != nil {
+			m.deliv.CompareAndSwap(0, now)
+		}
+	}
+}
+
+// step sends at rate for d (open loop: each message at its scheduled time,
+// latencies from that time), waits for stragglers, and judges the run.
+func (b *pairsBench) step(ctx context.Context, rate float64, d time.Duration, bound time.Duration) Step {
+	n := max(int(rate*d.Seconds()), 1)
+	b.mu.Lock()
+	r := &pairsRun{id: len(b.runs), rate: rate, d: d, recs: make([]msgRec, n)}
+	b.runs = append(b.runs, r)
+	b.mu.Unlock()
+	logf("pairs: %.0f msgs/s for %v (%d messages over %d pairs)", rate, d, n, len(b.senders))
+	start := b.now() + int64(10*time.Millisecond)
+	gs := min(8, len(b.senders))
+	var wg sync.WaitGroup
+	for g := range gs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 0, 256)
+			for i := g; i < n && ctx.Err() == nil; i += gs {
+				due := start + int64(float64(i)*1e9/rate)
+				if wait := due - b.now(); wait > 0 {
+					time.Sleep(time.Duration(wait))
+				}
+				p := i % len(b.senders)
+				buf = appendSendMsg(buf[:0], r.id, i, b.recipIDs[p], b.convs[p])
+				r.recs[i].sched.Store(due)
+				if err := b.senders[p].SendRaw(ctx, buf); err != nil {
+					r.sendErrors.Add(1)
+					r.recs[i].failed.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.settle(ctx, r, 2*time.Second)
+	s := judge(r, bound)
+	logf("pairs: %.0f msgs/s → delivered %.0f/s, p99 delivery %.1f ms, ack p99 %.1f ms, errors %d, undelivered %d: %s",
+		rate, s.DeliveredPerSec, s.Deliver.P99MS, s.Ack.P99MS, s.Errors+s.SendErrors, s.Undelivered, okWhy(s))
+	return s
+}
+
+// appendSendMsg encodes send_msg number seq of run, its ref and content
+// both carrying "run.seq".
+func appendSendMsg(dst []byte, run, seq, user, conv int) []byte {
+	id := strconv.Itoa(run) + "." + strconv.Itoa(seq)
+	dst = append(dst, `["1","`...)
+	dst = append(dst, id...)
+	dst = append(dst, `","room:chat","send_msg",{"user":`...)
+	dst = strconv.AppendInt(dst, int64(user), 10)
+	dst = append(dst, `,"conv":`...)
+	dst = strconv.AppendInt(dst, int64(conv), 10)
+	dst = append(dst, `,"message":"cb `...)
+	dst = append(dst, id...)
+	return append(dst, ` hello from chatbench, a chat line of ordinary length"}]`...)
+}
+
+// outstanding counts messages sent without a reply yet, or acked and not
+// yet delivered.
+func outstanding(r *pairsRun) int {
+	n := 0
+	for i := range r.recs {
+		m := &r.recs[i]
+		if m.sched.Load() == 0 || m.failed.Load() {
+			continue
+		}
+		if m.ack.Load() == 0 || m.deliv.Load() == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// settle waits until r has nothing outstanding, or grace passed.
+func (b *pairsBench) settle(ctx context.Context, r *pairsRun, grace time.Duration) {
+	end := time.Now().Add(grace)
+	for outstanding(r) > 0 && time.Now().Before(end) && ctx.Err() == nil {
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (b *pairsBench) settleAll(ctx context.Context, grace time.Duration) {
+	b.mu.RLock()
+	runs := append([]*pairsRun{}, b.runs...)
+	b.mu.RUnlock()
+	end := time.Now().Add(grace)
+	for _, r := range runs {
+		b.settle(ctx, r, time.Until(end))
+	}
+}
+
+// judge summarises a run: a step passes with no errors, nothing left
+// behind, and p99 send→delivery within bound.
+func judge(r *pairsRun, bound time.Duration) Step {
+	var dh, ah Hist
+	s := Step{Rate: r.rate, Seconds: r.d.Seconds(), SendErrors: r.sendErrors.Load()}
+	for i := range r.recs {
+		m := &r.recs[i]
+		sched := m.sched.Load()
+		if sched == 0 {
+			continue
+		}
+		s.Sent++
+		ack, deliv := m.ack.Load(), m.deliv.Load()
+		switch {
+		case m.failed.Load():
+			if ack > 0 {
+				s.Errors++
+			}
+		case ack > 0:
+			s.Acked++
+			ah.Record(time.Duration(ack - sched))
+		}
+		if deliv > 0 {
+			s.Delivered++
+			dh.Record(time.Duration(deliv - sched))
+		} else if ack > 0 && !m.failed.Load() {
+			s.Undelivered++
+		}
+	}
+	s.DeliveredPerSec = float64(s.Delivered) / r.d.Seconds()
+	s.Deliver, s.Ack = dh.Summary(), ah.Summary()
+	s.ErrorReasons = r.reasons.Map()
+	behind := s.Sent - s.Delivered - s.Errors - s.SendErrors
+	switch {
+	case s.Errors+s.SendErrors > 0:
+		s.Why = "errors"
+	case float64(behind) > math.Max(1, 0.001*float64(s.Sent)):
+		s.Why = "delivery fell behind"
+	case dh.Quantile(0.99) > bound:
+		s.Why = "p99 over bound"
+	default:
+		s.OK = true
+	}
+	return s
+}
+
+func okWhy(s Step) string {
+	if s.OK {
+		return "ok"
+	}
+	return s.Why
+}
+
+// ramp raises the rate by half each step until one fails, bisects the gap
+// twice, then runs at half the max sustained rate for cfg.Duration.
+func (b *pairsBench) ramp(ctx context.Context, cfg PairsConfig, res *PairsResult) {
+	lo, hi := 0.0, math.Inf(1) // lo passed, hi failed
+	var best Step
+	bisections := 0
+	for rate := cfg.StartRate; ctx.Err() == nil && rate >= 10; {
+		s := b.step(ctx, math.Round(rate), cfg.Step, cfg.Bound)
+		res.Steps = append(res.Steps, s)
+		if s.OK {
+			lo, best = s.Rate, s
+		} else {
+			hi = s.Rate
+			// Let a backlog drain before the next step.
+			b.settleAll(ctx, 10*time.Second)
+		}
+		if !math.IsInf(hi, 1) {
+			if bisections++; bisections > 3 || (lo > 0 && (hi-lo)/lo < 0.1) {
+				break
+			}
+			rate = (lo + hi) / 2
+		} else {
+			rate = lo * 1.5
+		}
+		if rate > 200000 {
+			break
+		}
+	}
+	res.MaxRate, res.MaxDeliveredPerSec = lo, best.DeliveredPerSec
+	if lo > 0 && ctx.Err() == nil {
+		logf("pairs: max sustained %.0f msgs/s; now half of it for %v", lo, cfg.Duration)
+		s := b.step(ctx, math.Round(lo/2), cfg.Duration, cfg.Bound)
+		res.Steady = &s
+	}
+}
