@@ -6,8 +6,11 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	entsql "entgo.io/ent/dialect/sql"
+
 	"github.com/companyapi/companyapi/ent"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/schema"
 )
 
@@ -106,15 +109,15 @@ func (s *Service) History(ctx context.Context, callerID, convID int, q HistoryQu
 			return HistoryPage{}, FieldError(c.name, "is not a message of this conversation")
 		}
 	}
-	mq := s.client.Message.Query().Where(message.ConversationID(convID)).Limit(q.Limit + 1)
+	mq := s.client.Message.Query().Where(s.inConversation(convID)).Limit(q.Limit + 1)
 	forward := q.After != 0
 	switch {
 	case forward:
-		mq = mq.Where(message.IDGT(q.After)).Order(ent.Asc(message.FieldID))
+		mq = mq.Where(message.IDGT(q.After)).Order(ent.Asc(message.FieldConversationID), ent.Asc(message.FieldID))
 	case q.Before != 0:
-		mq = mq.Where(message.IDLT(q.Before)).Order(ent.Desc(message.FieldID))
+		mq = mq.Where(message.IDLT(q.Before)).Order(ent.Desc(message.FieldConversationID), ent.Desc(message.FieldID))
 	default:
-		mq = mq.Order(ent.Desc(message.FieldID))
+		mq = mq.Order(ent.Desc(message.FieldConversationID), ent.Desc(message.FieldID))
 	}
 	rows, err := mq.All(ctx)
 	if err != nil {
@@ -138,4 +141,22 @@ func (s *Service) History(ctx context.Context, callerID, convID int, q HistoryQu
 		}
 	}
 	return page, nil
+}
+
+// inConversation selects a conversation's messages so that PostgreSQL
+// always reads them from the (conversation_id, id) index. With a plain
+// "conversation_id = $1" the planner drops conversation_id from ORDER BY
+// and may walk the primary key backwards instead, filtering; with stale
+// statistics (after a burst of other conversations' messages) that reads
+// every newer row of the table. "= ANY(ARRAY[$1])" keeps conversation_id
+// in the sort order, which only the composite index provides.
+func (s *Service) inConversation(id int) predicate.Message {
+	if s.isSQLite {
+		return message.ConversationID(id)
+	}
+	return func(sel *entsql.Selector) {
+		sel.Where(entsql.P(func(b *entsql.Builder) {
+			b.WriteString(sel.C(message.FieldConversationID)).WriteString(" = ANY(ARRAY[").Arg(id).WriteString("]::bigint[])")
+		}))
+	}
 }
