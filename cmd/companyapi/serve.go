@@ -56,7 +56,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	hasher := auth.NewHasher(auth.DefaultArgon2, 0)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, Dialect: st.Dialect, Hasher: hasher, Mailer: mailer,
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Mailer: mailer,
 		Logger: log, GeneratePassword: auth.GeneratePassword,
 	})
 	if err != nil {

@@ -155,6 +155,9 @@ func (w *batchWriter) insert(batch []*writeReq) ([]Message, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	date := w.s.nowUTC()
+	if w.s.pg != nil {
+		return w.s.pg.insert(ctx, batch, date)
+	}
 	var msgs []Message
 	err := withTx(ctx, w.s.client, func(tx *ent.Tx) error {
 		builders := make([]*ent.MessageCreate, len(batch))
@@ -175,7 +178,7 @@ func (w *batchWriter) insert(batch []*writeReq) ([]Message, error) {
 			msgs[i] = messageOf(row)
 			last[row.ConversationID] = max(last[row.ConversationID], row.ID)
 		}
-		return w.touchConversations(ctx, tx, last, date)
+		return touchConversations(ctx, tx, last, date)
 	})
 	if err != nil {
 		return nil, err
@@ -184,16 +187,11 @@ func (w *batchWriter) insert(batch []*writeReq) ([]Message, error) {
 }
 
 // touchConversations moves each conversation's activity to its newest
-// message, for the most-recent-first conversation list. It only moves
-// forwards, since a later batch may commit first.
-func (w *batchWriter) touchConversations(ctx context.Context, tx *ent.Tx, last map[int]int, at time.Time) error {
-	ids := slices.Sorted(maps.Keys(last))
-	if !w.s.isSQLite {
-		return touchConversationsPG(ctx, tx, ids, last, at)
-	}
-	// SQLite is in-process and has one writer: a statement per row costs
-	// no round trip and cannot deadlock.
-	for _, convID := range ids {
+// message, for the most-recent-first conversation list, and only forwards.
+// This is the SQLite path: in-process, one writer, so a statement per
+// conversation costs no round trip (PostgreSQL does it in insertBatchPG).
+func touchConversations(ctx context.Context, tx *ent.Tx, last map[int]int, at time.Time) error {
+	for _, convID := range slices.Sorted(maps.Keys(last)) {
 		msgID := last[convID]
 		if _, err := tx.Conversation.Update().
 			Where(conversation.ID(convID), conversation.Or(
@@ -208,34 +206,7 @@ func (w *batchWriter) touchConversations(ctx context.Context, tx *ent.Tx, last m
 	return nil
 }
 
-// touchPG updates every conversation of a batch in one statement (one
-// round trip instead of one per conversation). The rows are first locked
-// in id order, so that concurrent batches touching the same conversations
-// queue behind each other instead of deadlocking; NO KEY UPDATE is the
-// lock an UPDATE of non-key columns takes, which does not conflict with the
-// KEY SHARE lock the messages' foreign key holds.
-const touchPG = `WITH v AS (
-	SELECT * FROM unnest($2::bigint[], $3::bigint[]) AS v(id, mid)
-), locked AS (
-	SELECT c.id FROM conversations c JOIN v ON c.id = v.id ORDER BY c.id FOR NO KEY UPDATE OF c
-)
-UPDATE conversations c
-SET last_activity_at = $1, updated_at = $1, last_message_id = v.mid
-FROM v, locked
-WHERE c.id = v.id AND locked.id = v.id
-	AND (c.last_message_id IS NULL OR c.last_message_id < v.mid)`
-
-func touchConversationsPG(ctx context.Context, tx *ent.Tx, ids []int, last map[int]int, at time.Time) error {
-	mids := make([]int64, len(ids))
-	ids64 := make([]int64, len(ids))
-	for i, id := range ids {
-		ids64[i], mids[i] = int64(id), int64(last[id])
-	}
-	_, err := tx.Client().ExecContext(ctx, touchPG, at, pq.Array(ids64), pq.Array(mids))
-	return err
-}
-
-// retryable reports PostgreSQL errors that a new transaction may not meet:
+// retryable reports PostgreSQL errors that a new attempt may not meet:
 // serialization failures and deadlocks.
 func retryable(err error) bool {
 	var pe *pq.Error

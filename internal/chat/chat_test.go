@@ -54,7 +54,7 @@ func newServiceTB(t testing.TB, st *store.Store) (*chat.Service, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, Dialect: st.Dialect, Mailer: nopMailer{}, Publisher: rec,
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: nopMailer{}, Publisher: rec,
 		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 		GeneratePassword: auth.GeneratePassword,
 		Writers:          benchWriters(),
@@ -204,7 +204,7 @@ func TestRegisterUndoneWhenMailFails(t *testing.T) {
 		ctx := context.Background()
 		m := &failingMailer{fail: true}
 		svc, err := chat.New(chat.Config{
-			Client: st.Client, Dialect: st.Dialect, Mailer: m,
+			Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: m,
 			Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 			GeneratePassword: auth.GeneratePassword,
 		})

@@ -42,7 +42,7 @@ func TestHistoryPlanUsesConversationIndex(t *testing.T) {
 	ctx := context.Background()
 	log := &queryLog{Driver: entsql.OpenDB(dialect.Postgres, st.DB)}
 	svc, err := chat.New(chat.Config{
-		Client: ent.NewClient(ent.Driver(log)), Dialect: st.Dialect, Mailer: nopMailer{},
+		Client: ent.NewClient(ent.Driver(log)), DB: st.DB, Dialect: st.Dialect, Mailer: nopMailer{},
 		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 		GeneratePassword: auth.GeneratePassword,
 	})

@@ -5,6 +5,7 @@ package chat
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,7 +28,10 @@ type WelcomeMailer interface {
 
 // Config wires a Service.
 type Config struct {
-	Client    *ent.Client
+	Client *ent.Client
+	// DB is the pool under Client; on PostgreSQL messages are written
+	// through a statement prepared on it (see insertBatchPG).
+	DB        *sql.DB
 	Dialect   string // "sqlite" or "postgres"
 	Hasher    PasswordHasher
 	Mailer    WelcomeMailer
@@ -57,6 +61,7 @@ type Service struct {
 	now      func() time.Time
 	convs    *participantCache
 	writer   *batchWriter
+	pg       *pgBatch
 	isSQLite bool
 	// principalSQL is principalQuery with this dialect's placeholders.
 	principalSQL string
@@ -64,8 +69,8 @@ type Service struct {
 
 // New returns a Service; Close stops its message writer.
 func New(cfg Config) (*Service, error) {
-	if cfg.Client == nil || cfg.Hasher == nil || cfg.GeneratePassword == nil {
-		return nil, errors.New("chat: Client, Hasher and GeneratePassword are required")
+	if cfg.Client == nil || cfg.DB == nil || cfg.Hasher == nil || cfg.GeneratePassword == nil {
+		return nil, errors.New("chat: Client, DB, Hasher and GeneratePassword are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -100,6 +105,13 @@ func New(cfg Config) (*Service, error) {
 	if s.isSQLite {
 		s.principalSQL = fmt.Sprintf(principalQuery, "?", "?")
 	}
+	if !s.isSQLite {
+		pg, err := preparePGBatch(context.Background(), cfg.DB)
+		if err != nil {
+			return nil, err
+		}
+		s.pg = pg
+	}
 	s.writer = newBatchWriter(s, cfg.Writers, cfg.MaxBatch)
 	return s, nil
 }
@@ -114,7 +126,12 @@ func (s *Service) SetPublisher(p Publisher) {
 }
 
 // Close stops accepting messages and waits for queued writes to finish.
-func (s *Service) Close() { s.writer.close() }
+func (s *Service) Close() {
+	s.writer.close()
+	if s.pg != nil {
+		s.pg.close()
+	}
+}
 
 // nowUTC is truncated to microseconds, what PostgreSQL keeps, so a value
 // reads back as it was written on both stores.

@@ -19,7 +19,7 @@ func benchEnv(b *testing.B, st *store.Store) *env {
 	b.Helper()
 	mb := &mailbox{passwords: map[string]string{}}
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, Dialect: st.Dialect, Hasher: auth.NewHasher(auth.DefaultArgon2, 0),
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: auth.NewHasher(auth.DefaultArgon2, 0),
 		Mailer: mb, GeneratePassword: auth.GeneratePassword,
 	})
 	if err != nil {

@@ -77,7 +77,7 @@ func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	t.Helper()
 	mb := &mailbox{passwords: map[string]string{}}
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, Dialect: st.Dialect, Hasher: auth.NewHasher(fastArgon2, 0),
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: auth.NewHasher(fastArgon2, 0),
 		Mailer: mb, GeneratePassword: auth.GeneratePassword,
 	})
 	if err != nil {

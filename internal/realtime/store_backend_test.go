@@ -52,7 +52,7 @@ var userSeq atomic.Int64
 
 func storeBackend(t testing.TB, st *store.Store) backend {
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, Dialect: st.Dialect, Mailer: welcomeDiscard{},
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: welcomeDiscard{},
 		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 		GeneratePassword: auth.GeneratePassword,
 	})
