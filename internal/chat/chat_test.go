@@ -124,9 +124,17 @@ func TestConcurrentSendsGroupCommit(t *testing.T) {
 			seen[id] = true
 			maxID = max(maxID, id)
 		}
-		stored, err := st.Client.Message.Query().Count(ctx)
-		if err != nil || stored != n {
-			t.Fatalf("%d stored (%v), want %d", stored, err, n)
+		stored, err := st.Client.Message.Query().All(ctx)
+		if err != nil || len(stored) != n {
+			t.Fatalf("%d stored (%v), want %d", len(stored), err, n)
+		}
+		// Each acknowledged id is the row holding that message: a batch
+		// must not hand one sender another's id.
+		for _, m := range stored {
+			i := slices.Index(ids, m.ID)
+			if i < 0 || m.Content != fmt.Sprintf("m%d", i) {
+				t.Fatalf("row %d holds %q, but id %d was acknowledged for m%d", m.ID, m.Content, m.ID, i)
+			}
 		}
 		if len(rec.sent) != n {
 			t.Fatalf("%d published, want %d", len(rec.sent), n)

@@ -40,10 +40,10 @@ type Config struct {
 	// GeneratePassword makes the password mailed on registration.
 	GeneratePassword func() (string, error)
 	// Writers is how many message batches are written at once: 1 on SQLite,
-	// which has one writer anyway; 2 on PostgreSQL, where one transaction's
-	// commit overlaps the next one's statements. More writers mean smaller
-	// batches: on 2 cores, 64 senders commit ≈15 000 msg/s with 1–2 writers,
-	// ≈11 000 with 4 and ≈7 500 with 8 (BenchmarkSendParallel).
+	// which has one writer anyway; 2 on PostgreSQL, where one batch's commit
+	// overlaps the next one's statement. More writers mean smaller batches
+	// and more commits for the same messages: on 2 cores one or two writers
+	// commit the most (BenchmarkSendParallel).
 	Writers int
 	// MaxBatch caps how many messages one transaction commits.
 	MaxBatch int

@@ -59,7 +59,10 @@ type Config struct {
 	AnyOrigin bool
 
 	// OutboundQueue bounds the frames waiting to be written to one socket;
-	// a socket that falls this far behind is closed (1008). Default 64.
+	// a socket that falls this far behind is closed (1008). Default 256:
+	// queues are pooled and held only while frames wait, so the bound costs
+	// an idle socket nothing, and a client starved of CPU for a moment is
+	// not cut off for it.
 	OutboundQueue int
 	// MaxFrame bounds one incoming message; larger ones close the socket
 	// (1009). Default 64 KiB.
@@ -78,7 +81,7 @@ type Config struct {
 // Defaults for the zero fields of Config.
 const (
 	DefaultIdleTimeout   = 60 * time.Second
-	DefaultOutboundQueue = 64
+	DefaultOutboundQueue = 256
 	DefaultMaxFrame      = 64 << 10
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultSendTimeout   = 10 * time.Second
