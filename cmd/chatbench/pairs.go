@@ -1,13 +1,19 @@
+//lint:file-ignore SA1019 nhooyr.io/websocket is the project's chosen socket library
+
 package main
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"nhooyr.io/websocket"
 )
 
 // PairsConfig sizes the pairs scenario.
@@ -53,6 +59,9 @@ type PairsResult struct {
 	Steady             *Step          `json:"steady,omitempty"`
 	Lost               int64          `json:"lost"`
 	ConnectErrors      map[string]int `json:"connect_errors,omitempty"`
+	// Closed counts sockets that stopped reading before the end, by why
+	// (the server's close code and reason, or the client's read error).
+	Closed map[string]int `json:"closed,omitempty"`
 }
 
 // msgRec is one send_msg: times in ns since the scenario's base.
@@ -79,6 +88,25 @@ type pairsBench struct {
 	convs      []int
 	mu         sync.RWMutex
 	runs       []*pairsRun
+	closedMu   sync.Mutex
+	closed     map[string]int
+}
+
+// noteClosed records why a socket's reader stopped, unless the run ended.
+func (b *pairsBench) noteClosed(ctx context.Context, role string, err error) {
+	if ctx.Err() != nil {
+		return
+	}
+	why := err.Error()
+	if ce := (websocket.CloseError{}); errors.As(err, &ce) {
+		why = fmt.Sprintf("%d %s", ce.Code, ce.Reason)
+	}
+	b.closedMu.Lock()
+	if b.closed == nil {
+		b.closed = map[string]int{}
+	}
+	b.closed[role+": "+why]++
+	b.closedMu.Unlock()
 }
 
 func (b *pairsBench) now() int64 { return int64(time.Since(b.base)) }
@@ -142,6 +170,9 @@ func runPairs(ctx context.Context, base string, f *fixture, cfg PairsConfig) (Pa
 		}
 	}
 	b.mu.RUnlock()
+	b.closedMu.Lock()
+	res.Closed = b.closed
+	b.closedMu.Unlock()
 	return res, ctx.Err()
 }
 
@@ -198,6 +229,7 @@ func (b *pairsBench) readSender(ctx context.Context, c *phxClient) {
 	for {
 		f, err := c.Read(ctx)
 		if err != nil {
+			b.noteClosed(ctx, "sender", err)
 			return
 		}
 		if f.Event != "phx_reply" || f.Topic != "room:chat" {
@@ -221,6 +253,7 @@ func (b *pairsBench) readRecipient(ctx context.Context, c *phxClient) {
 	for {
 		f, err := c.Read(ctx)
 		if err != nil {
+			b.noteClosed(ctx, "recipient", err)
 			return
 		}
 		if f.Event != "receive_msg" {
