@@ -2104,6 +2104,7 @@ type UserMutation struct {
 	email                          *string
 	job                            *string
 	password_hash                  *string
+	tokens_valid_after             *time.Time
 	clearedFields                  map[string]struct{}
 	sender_conversations           map[int]struct{}
 	removedsender_conversations    map[int]struct{}
@@ -2469,6 +2470,55 @@ func (m *UserMutation) ResetPasswordHash() {
 	m.password_hash = nil
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (m *UserMutation) SetTokensValidAfter(t time.Time) {
+	m.tokens_valid_after = &t
+}
+
+// TokensValidAfter returns the value of the "tokens_valid_after" field in the mutation.
+func (m *UserMutation) TokensValidAfter() (r time.Time, exists bool) {
+	v := m.tokens_valid_after
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTokensValidAfter returns the old "tokens_valid_after" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldTokensValidAfter(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTokensValidAfter is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTokensValidAfter requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTokensValidAfter: %w", err)
+	}
+	return oldValue.TokensValidAfter, nil
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (m *UserMutation) ClearTokensValidAfter() {
+	m.tokens_valid_after = nil
+	m.clearedFields[user.FieldTokensValidAfter] = struct{}{}
+}
+
+// TokensValidAfterCleared returns if the "tokens_valid_after" field was cleared in this mutation.
+func (m *UserMutation) TokensValidAfterCleared() bool {
+	_, ok := m.clearedFields[user.FieldTokensValidAfter]
+	return ok
+}
+
+// ResetTokensValidAfter resets all changes to the "tokens_valid_after" field.
+func (m *UserMutation) ResetTokensValidAfter() {
+	m.tokens_valid_after = nil
+	delete(m.clearedFields, user.FieldTokensValidAfter)
+}
+
 // AddSenderConversationIDs adds the "sender_conversations" edge to the Conversation entity by ids.
 func (m *UserMutation) AddSenderConversationIDs(ids ...int) {
 	if m.sender_conversations == nil {
@@ -2665,7 +2715,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 7)
+	fields := make([]string, 0, 8)
 	if m.inserted_at != nil {
 		fields = append(fields, user.FieldInsertedAt)
 	}
@@ -2686,6 +2736,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.password_hash != nil {
 		fields = append(fields, user.FieldPasswordHash)
+	}
+	if m.tokens_valid_after != nil {
+		fields = append(fields, user.FieldTokensValidAfter)
 	}
 	return fields
 }
@@ -2709,6 +2762,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.Job()
 	case user.FieldPasswordHash:
 		return m.PasswordHash()
+	case user.FieldTokensValidAfter:
+		return m.TokensValidAfter()
 	}
 	return nil, false
 }
@@ -2732,6 +2787,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldJob(ctx)
 	case user.FieldPasswordHash:
 		return m.OldPasswordHash(ctx)
+	case user.FieldTokensValidAfter:
+		return m.OldTokensValidAfter(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -2790,6 +2847,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetPasswordHash(v)
 		return nil
+	case user.FieldTokensValidAfter:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTokensValidAfter(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -2819,7 +2883,11 @@ func (m *UserMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *UserMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(user.FieldTokensValidAfter) {
+		fields = append(fields, user.FieldTokensValidAfter)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -2832,6 +2900,11 @@ func (m *UserMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *UserMutation) ClearField(name string) error {
+	switch name {
+	case user.FieldTokensValidAfter:
+		m.ClearTokensValidAfter()
+		return nil
+	}
 	return fmt.Errorf("unknown User nullable field %s", name)
 }
 
@@ -2859,6 +2932,9 @@ func (m *UserMutation) ResetField(name string) error {
 		return nil
 	case user.FieldPasswordHash:
 		m.ResetPasswordHash()
+		return nil
+	case user.FieldTokensValidAfter:
+		m.ResetTokensValidAfter()
 		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)

@@ -31,6 +31,8 @@ type User struct {
 	Job string `json:"job,omitempty"`
 	// PasswordHash holds the value of the "password_hash" field.
 	PasswordHash string `json:"-"`
+	// TokensValidAfter holds the value of the "tokens_valid_after" field.
+	TokensValidAfter *time.Time `json:"tokens_valid_after,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -86,7 +88,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case user.FieldName, user.FieldSubname, user.FieldEmail, user.FieldJob, user.FieldPasswordHash:
 			values[i] = new(sql.NullString)
-		case user.FieldInsertedAt, user.FieldUpdatedAt:
+		case user.FieldInsertedAt, user.FieldUpdatedAt, user.FieldTokensValidAfter:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -150,6 +152,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field password_hash", values[i])
 			} else if value.Valid {
 				_m.PasswordHash = value.String
+			}
+		case user.FieldTokensValidAfter:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field tokens_valid_after", values[i])
+			} else if value.Valid {
+				_m.TokensValidAfter = new(time.Time)
+				*_m.TokensValidAfter = value.Time
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -221,6 +230,11 @@ func (_m *User) String() string {
 	builder.WriteString(_m.Job)
 	builder.WriteString(", ")
 	builder.WriteString("password_hash=<sensitive>")
+	builder.WriteString(", ")
+	if v := _m.TokensValidAfter; v != nil {
+		builder.WriteString("tokens_valid_after=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -82,6 +82,20 @@ func (_c *UserCreate) SetPasswordHash(v string) *UserCreate {
 	return _c
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (_c *UserCreate) SetTokensValidAfter(v time.Time) *UserCreate {
+	_c.mutation.SetTokensValidAfter(v)
+	return _c
+}
+
+// SetNillableTokensValidAfter sets the "tokens_valid_after" field if the given value is not nil.
+func (_c *UserCreate) SetNillableTokensValidAfter(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetTokensValidAfter(*v)
+	}
+	return _c
+}
+
 // AddSenderConversationIDs adds the "sender_conversations" edge to the Conversation entity by IDs.
 func (_c *UserCreate) AddSenderConversationIDs(ids ...int) *UserCreate {
 	_c.mutation.AddSenderConversationIDs(ids...)
@@ -284,6 +298,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
 		_node.PasswordHash = value
 	}
+	if value, ok := _c.mutation.TokensValidAfter(); ok {
+		_spec.SetField(user.FieldTokensValidAfter, field.TypeTime, value)
+		_node.TokensValidAfter = &value
+	}
 	if nodes := _c.mutation.SenderConversationsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -456,6 +474,24 @@ func (u *UserUpsert) UpdatePasswordHash() *UserUpsert {
 	return u
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (u *UserUpsert) SetTokensValidAfter(v time.Time) *UserUpsert {
+	u.Set(user.FieldTokensValidAfter, v)
+	return u
+}
+
+// UpdateTokensValidAfter sets the "tokens_valid_after" field to the value that was provided on create.
+func (u *UserUpsert) UpdateTokensValidAfter() *UserUpsert {
+	u.SetExcluded(user.FieldTokensValidAfter)
+	return u
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (u *UserUpsert) ClearTokensValidAfter() *UserUpsert {
+	u.SetNull(user.FieldTokensValidAfter)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -582,6 +618,27 @@ func (u *UserUpsertOne) SetPasswordHash(v string) *UserUpsertOne {
 func (u *UserUpsertOne) UpdatePasswordHash() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdatePasswordHash()
+	})
+}
+
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (u *UserUpsertOne) SetTokensValidAfter(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTokensValidAfter(v)
+	})
+}
+
+// UpdateTokensValidAfter sets the "tokens_valid_after" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateTokensValidAfter() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTokensValidAfter()
+	})
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (u *UserUpsertOne) ClearTokensValidAfter() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTokensValidAfter()
 	})
 }
 
@@ -877,6 +934,27 @@ func (u *UserUpsertBulk) SetPasswordHash(v string) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdatePasswordHash() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdatePasswordHash()
+	})
+}
+
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (u *UserUpsertBulk) SetTokensValidAfter(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTokensValidAfter(v)
+	})
+}
+
+// UpdateTokensValidAfter sets the "tokens_valid_after" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateTokensValidAfter() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTokensValidAfter()
+	})
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (u *UserUpsertBulk) ClearTokensValidAfter() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearTokensValidAfter()
 	})
 }
 

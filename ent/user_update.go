@@ -106,6 +106,26 @@ func (_u *UserUpdate) SetNillablePasswordHash(v *string) *UserUpdate {
 	return _u
 }
 
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (_u *UserUpdate) SetTokensValidAfter(v time.Time) *UserUpdate {
+	_u.mutation.SetTokensValidAfter(v)
+	return _u
+}
+
+// SetNillableTokensValidAfter sets the "tokens_valid_after" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableTokensValidAfter(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetTokensValidAfter(*v)
+	}
+	return _u
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (_u *UserUpdate) ClearTokensValidAfter() *UserUpdate {
+	_u.mutation.ClearTokensValidAfter()
+	return _u
+}
+
 // AddSenderConversationIDs adds the "sender_conversations" edge to the Conversation entity by IDs.
 func (_u *UserUpdate) AddSenderConversationIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddSenderConversationIDs(ids...)
@@ -320,6 +340,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.TokensValidAfter(); ok {
+		_spec.SetField(user.FieldTokensValidAfter, field.TypeTime, value)
+	}
+	if _u.mutation.TokensValidAfterCleared() {
+		_spec.ClearField(user.FieldTokensValidAfter, field.TypeTime)
 	}
 	if _u.mutation.SenderConversationsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -549,6 +575,26 @@ func (_u *UserUpdateOne) SetNillablePasswordHash(v *string) *UserUpdateOne {
 	if v != nil {
 		_u.SetPasswordHash(*v)
 	}
+	return _u
+}
+
+// SetTokensValidAfter sets the "tokens_valid_after" field.
+func (_u *UserUpdateOne) SetTokensValidAfter(v time.Time) *UserUpdateOne {
+	_u.mutation.SetTokensValidAfter(v)
+	return _u
+}
+
+// SetNillableTokensValidAfter sets the "tokens_valid_after" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableTokensValidAfter(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetTokensValidAfter(*v)
+	}
+	return _u
+}
+
+// ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
+func (_u *UserUpdateOne) ClearTokensValidAfter() *UserUpdateOne {
+	_u.mutation.ClearTokensValidAfter()
 	return _u
 }
 
@@ -796,6 +842,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.TokensValidAfter(); ok {
+		_spec.SetField(user.FieldTokensValidAfter, field.TypeTime, value)
+	}
+	if _u.mutation.TokensValidAfterCleared() {
+		_spec.ClearField(user.FieldTokensValidAfter, field.TypeTime)
 	}
 	if _u.mutation.SenderConversationsCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -128,6 +128,7 @@ var (
 		{Name: "email", Type: field.TypeString, Unique: true, Size: 255},
 		{Name: "job", Type: field.TypeString, Size: 255},
 		{Name: "password_hash", Type: field.TypeString},
+		{Name: "tokens_valid_after", Type: field.TypeTime, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{

@@ -43,6 +43,11 @@ func (User) Fields() []ent.Field {
 		field.String("password_hash").
 			Sensitive().
 			NotEmpty(),
+		// tokens_valid_after ends every token issued before it: a password
+		// change signs out the account's other sessions.
+		field.Time("tokens_valid_after").
+			Optional().
+			Nillable(),
 	}
 }
 

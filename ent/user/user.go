@@ -29,6 +29,8 @@ const (
 	FieldJob = "job"
 	// FieldPasswordHash holds the string denoting the password_hash field in the database.
 	FieldPasswordHash = "password_hash"
+	// FieldTokensValidAfter holds the string denoting the tokens_valid_after field in the database.
+	FieldTokensValidAfter = "tokens_valid_after"
 	// EdgeSenderConversations holds the string denoting the sender_conversations edge name in mutations.
 	EdgeSenderConversations = "sender_conversations"
 	// EdgeRecipientConversations holds the string denoting the recipient_conversations edge name in mutations.
@@ -70,6 +72,7 @@ var Columns = []string{
 	FieldEmail,
 	FieldJob,
 	FieldPasswordHash,
+	FieldTokensValidAfter,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -148,6 +151,11 @@ func ByJob(opts ...sql.OrderTermOption) OrderOption {
 // ByPasswordHash orders the results by the password_hash field.
 func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPasswordHash, opts...).ToFunc()
+}
+
+// ByTokensValidAfter orders the results by the tokens_valid_after field.
+func ByTokensValidAfter(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTokensValidAfter, opts...).ToFunc()
 }
 
 // BySenderConversationsCount orders the results by sender_conversations count.

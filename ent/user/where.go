@@ -90,6 +90,11 @@ func PasswordHash(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldPasswordHash, v))
 }
 
+// TokensValidAfter applies equality check predicate on the "tokens_valid_after" field. It's identical to TokensValidAfterEQ.
+func TokensValidAfter(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTokensValidAfter, v))
+}
+
 // InsertedAtEQ applies the EQ predicate on the "inserted_at" field.
 func InsertedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldInsertedAt, v))
@@ -493,6 +498,56 @@ func PasswordHashEqualFold(v string) predicate.User {
 // PasswordHashContainsFold applies the ContainsFold predicate on the "password_hash" field.
 func PasswordHashContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldPasswordHash, v))
+}
+
+// TokensValidAfterEQ applies the EQ predicate on the "tokens_valid_after" field.
+func TokensValidAfterEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterNEQ applies the NEQ predicate on the "tokens_valid_after" field.
+func TokensValidAfterNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterIn applies the In predicate on the "tokens_valid_after" field.
+func TokensValidAfterIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldTokensValidAfter, vs...))
+}
+
+// TokensValidAfterNotIn applies the NotIn predicate on the "tokens_valid_after" field.
+func TokensValidAfterNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldTokensValidAfter, vs...))
+}
+
+// TokensValidAfterGT applies the GT predicate on the "tokens_valid_after" field.
+func TokensValidAfterGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterGTE applies the GTE predicate on the "tokens_valid_after" field.
+func TokensValidAfterGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterLT applies the LT predicate on the "tokens_valid_after" field.
+func TokensValidAfterLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterLTE applies the LTE predicate on the "tokens_valid_after" field.
+func TokensValidAfterLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldTokensValidAfter, v))
+}
+
+// TokensValidAfterIsNil applies the IsNil predicate on the "tokens_valid_after" field.
+func TokensValidAfterIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldTokensValidAfter))
+}
+
+// TokensValidAfterNotNil applies the NotNil predicate on the "tokens_valid_after" field.
+func TokensValidAfterNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldTokensValidAfter))
 }
 
 // HasSenderConversations applies the HasEdge predicate on the "sender_conversations" edge.

@@ -13,7 +13,9 @@ import (
 // Accounts is what verifying a token needs from the domain.
 type Accounts interface {
 	// Principal returns the user and whether the token jti was revoked.
-	Principal(ctx context.Context, userID int, jti string) (chat.User, bool, error)
+	// Principal returns the user and whether the token (jti, issued at) was
+	// revoked or ended by a password change.
+	Principal(ctx context.Context, userID int, jti string, issuedAt time.Time) (chat.User, bool, error)
 }
 
 // Identity is an authenticated request's user and token.
@@ -55,7 +57,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Identity, er
 		return nil, ErrInvalidToken
 	}
 	id, _ := c.UserID()
-	u, revoked, err := a.Accounts.Principal(ctx, id, c.ID)
+	u, revoked, err := a.Accounts.Principal(ctx, id, c.ID, c.IssuedAt.Time)
 	switch {
 	case chat.KindOf(err) == chat.KindNotFound:
 		return nil, ErrNoResource

@@ -161,7 +161,8 @@ func (s *Service) Login(ctx context.Context, email, password string) (User, erro
 	return userOf(u), nil
 }
 
-// ChangePassword replaces the password of userID after checking current.
+// ChangePassword replaces the password of userID after checking current,
+// and ends every token issued before it (the account's other sessions).
 //
 // Errors: KindInvalid ({"current": ["is invalid"]}, {"new": [...]}),
 // KindNotFound.
@@ -197,7 +198,12 @@ func (s *Service) ChangePassword(ctx context.Context, userID int, current, next 
 	if err != nil {
 		return err
 	}
-	return fromEnt(s.client.User.UpdateOneID(userID).SetPasswordHash(hash).Exec(ctx))
+	// Tokens carry whole seconds: every token issued before this second
+	// ends, and the one the caller gets next (issued now) works.
+	return fromEnt(s.client.User.UpdateOneID(userID).
+		SetPasswordHash(hash).
+		SetTokensValidAfter(s.now().UTC().Truncate(time.Second)).
+		Exec(ctx))
 }
 
 // GetUser returns one user.

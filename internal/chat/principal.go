@@ -2,19 +2,22 @@ package chat
 
 import (
 	"context"
+	"database/sql"
+	"time"
 )
 
 // principalQuery loads a token's user and whether the token was revoked in
 // one round trip: every authenticated request asks both.
-const principalQuery = `SELECT u.id, u.name, u.subname, u.email, u.job,
+const principalQuery = `SELECT u.id, u.name, u.subname, u.email, u.job, u.tokens_valid_after,
 	EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = %s)
 FROM users u WHERE u.id = %s`
 
-// Principal returns the user a token names and whether the token (jti) was
-// logged out.
+// Principal returns the user a token names and whether the token is no
+// longer valid: logged out (its jti revoked), or issued before the user's
+// last password change.
 //
 // Errors: ErrNotFound when the user does not exist.
-func (s *Service) Principal(ctx context.Context, userID int, jti string) (User, bool, error) {
+func (s *Service) Principal(ctx context.Context, userID int, jti string, issuedAt time.Time) (User, bool, error) {
 	q := s.principalSQL
 	rows, err := s.client.QueryContext(ctx, q, jti, userID)
 	if err != nil {
@@ -28,11 +31,15 @@ func (s *Service) Principal(ctx context.Context, userID int, jti string) (User, 
 		return User{}, false, ErrNotFound
 	}
 	var (
-		u       User
-		revoked bool
+		u          User
+		validAfter sql.NullTime
+		revoked    bool
 	)
-	if err := rows.Scan(&u.ID, &u.Name, &u.Subname, &u.Email, &u.Job, &revoked); err != nil {
+	if err := rows.Scan(&u.ID, &u.Name, &u.Subname, &u.Email, &u.Job, &validAfter, &revoked); err != nil {
 		return User{}, false, err
+	}
+	if validAfter.Valid && issuedAt.Before(validAfter.Time) {
+		revoked = true
 	}
 	return u, revoked, rows.Close()
 }

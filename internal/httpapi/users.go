@@ -68,8 +68,17 @@ func (s *server) changePassword(c echo.Context) error {
 	if err := o.err(); err != nil {
 		return err
 	}
-	if err := s.chat.ChangePassword(c.Request().Context(), auth.Current(c).User.ID, current, next); err != nil {
+	id := auth.Current(c).User.ID
+	if err := s.chat.ChangePassword(c.Request().Context(), id, current, next); err != nil {
 		return err
 	}
+	// The change ended every earlier token, this one included; the caller
+	// carries on with a new one.
+	token, _, err := s.tokens.Issue(id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set(echo.HeaderAuthorization, "Bearer "+token)
+	c.Response().Header().Set(echo.HeaderCacheControl, "no-store")
 	return c.NoContent(http.StatusNoContent)
 }

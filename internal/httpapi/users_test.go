@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	entuser "github.com/companyapi/companyapi/ent/user"
 )
@@ -167,8 +168,24 @@ func TestChangePassword(t *testing.T) {
 		assertErrors(t, put("wrong-password", "a-new-long-password").expect(t, 422), "current", "is invalid")
 		assertErrors(t, put(a.Password, "short").expect(t, 422), "new", "should be at least 12 character(s)")
 		assertErrors(t, put(a.Password, 12345678901234).expect(t, 422), "new", "is invalid")
-		put(a.Password, "a-new-long-password").expect(t, 204)
+		other := v.login(a.Email, a.Password)
+		// Tokens carry whole seconds: let the change happen a second after
+		// the tokens it must end.
+		time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
+		res := put(a.Password, "a-new-long-password").expect(t, 204)
 		v.do("POST", "/api/login", map[string]any{"creds": map[string]any{"email": a.Email, "password": a.Password}}, "").expect(t, 401)
 		v.login(a.Email, "a-new-long-password")
+		// Every earlier session ends; the caller carries on with the token
+		// the change returned.
+		for _, old := range []string{a.Token, other} {
+			if body := v.do("GET", "/api/users/me", nil, old).expect(t, 401).JSON(t); body["message"] != "token_revoked" {
+				t.Fatalf("old token: %v", body)
+			}
+		}
+		fresh, ok := strings.CutPrefix(res.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			t.Fatalf("no new token in %v", res.Header)
+		}
+		v.do("GET", "/api/users/me", nil, fresh).expect(t, 200)
 	})
 }

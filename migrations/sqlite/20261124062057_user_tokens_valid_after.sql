@@ -1,0 +1,2 @@
+-- Add column "tokens_valid_after" to table: "users"
+ALTER TABLE `users` ADD COLUMN `tokens_valid_after` datetime NULL;
