@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -94,8 +95,8 @@ type pairsBench struct {
 
 // noteClosed records why a socket's reader stopped, unless the run ended.
 func (b *pairsBench) noteClosed(ctx context.Context, role string, err error) {
-	if ctx.Err() != nil {
-		return
+	if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+		return // the run ended, or the bench closed the socket itself
 	}
 	why := err.Error()
 	if ce := (websocket.CloseError{}); errors.As(err, &ce) {
@@ -150,7 +151,11 @@ func runPairs(ctx context.Context, base string, f *fixture, cfg PairsConfig) (Pa
 	}
 	hbCtx, stopHB := context.WithCancel(ctx)
 	defer stopHB()
-	go heartbeat(hbCtx, append(append([]*phxClient{}, b.senders...), b.recipients...), 30*time.Second)
+	// Heartbeats every 15 s, not phoenix.js's 30: in the ramp's overload
+	// steps this client is starved of CPU, and a heartbeat late past the
+	// server's 60 s idle timeout would close a recipient and count its
+	// messages as lost — the client's fault, not the server's.
+	go heartbeat(hbCtx, append(append([]*phxClient{}, b.senders...), b.recipients...), 15*time.Second)
 
 	if !cfg.Max {
 		s := b.step(ctx, cfg.Rate, cfg.Duration, cfg.Bound)
