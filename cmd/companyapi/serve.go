@@ -72,6 +72,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
 		Mailbox: mailer.Mailbox(), Socket: sockets, RateLimitLogin: cfg.RateLimitLogin,
 		TrustedProxies: cfg.TrustedProxies, OnLogout: sockets.DisconnectToken,
+		OnPasswordChange: sockets.DisconnectUser,
 	})
 	if err != nil {
 		return err

@@ -37,6 +37,9 @@ type Config struct {
 	TrustedProxies []*net.IPNet
 	// OnLogout is told of each revoked token, to close its live sockets.
 	OnLogout func(userID int, tokenID string)
+	// OnPasswordChange is told when a password change ended all of a
+	// user's tokens, to close the user's live sockets.
+	OnPasswordChange func(userID int)
 }
 
 type server struct {
@@ -44,6 +47,8 @@ type server struct {
 	auth     *auth.Authenticator
 	tokens   *auth.Tokens
 	onLogout func(userID int, tokenID string)
+	// onPasswordChange closes the user's sockets; nil when there are none.
+	onPasswordChange func(userID int)
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -74,7 +79,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(requestLogger(cfg.Logger))
 	e.Use(recoverer(cfg.Logger))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
-	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens, onLogout: cfg.OnLogout}
+	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens, onLogout: cfg.OnLogout, onPasswordChange: cfg.OnPasswordChange}
 	s.routes(e, cfg)
 	return e, nil
 }

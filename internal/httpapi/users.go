@@ -72,8 +72,11 @@ func (s *server) changePassword(c echo.Context) error {
 	if err := s.chat.ChangePassword(c.Request().Context(), id, current, next); err != nil {
 		return err
 	}
-	// The change ended every earlier token, this one included; the caller
-	// carries on with a new one.
+	// The change ended every earlier token, this one included, and the
+	// sockets opened with them; the caller carries on with a new one.
+	if s.onPasswordChange != nil {
+		s.onPasswordChange(id)
+	}
 	token, _, err := s.tokens.Issue(id)
 	if err != nil {
 		return err

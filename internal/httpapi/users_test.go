@@ -7,6 +7,9 @@ import (
 	"time"
 
 	entuser "github.com/companyapi/companyapi/ent/user"
+	"github.com/companyapi/companyapi/internal/httpapi"
+	"github.com/companyapi/companyapi/internal/store"
+	"github.com/companyapi/companyapi/internal/storetest"
 )
 
 func TestRegister(t *testing.T) {
@@ -160,7 +163,11 @@ func TestUsersAPI(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
-	each(t, func(t *testing.T, v *env) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		var signedOut []int
+		v := newEnv(t, st, func(c *httpapi.Config) {
+			c.OnPasswordChange = func(userID int) { signedOut = append(signedOut, userID) }
+		})
 		a := v.register("ann")
 		put := func(current, next any) response {
 			return v.do("PUT", "/api/users/me/password", map[string]any{"password": map[string]any{"current": current, "new": next}}, a.Token)
@@ -187,5 +194,8 @@ func TestChangePassword(t *testing.T) {
 			t.Fatalf("no new token in %v", res.Header)
 		}
 		v.do("GET", "/api/users/me", nil, fresh).expect(t, 200)
+		if len(signedOut) != 1 || signedOut[0] != a.ID {
+			t.Fatalf("sockets told to sign out %v, want [%d]", signedOut, a.ID)
+		}
 	})
 }

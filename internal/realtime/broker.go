@@ -27,11 +27,14 @@ type Envelope struct {
 	// TokenID selects, for EventDisconnect, the sockets opened with that
 	// token (Session.TokenID).
 	TokenID string `json:"token_id,omitempty"`
+	// AllTokens selects, for EventDisconnect, every socket of UserIDs.
+	AllTokens bool `json:"all_tokens,omitempty"`
 }
 
 // EventDisconnect, in an envelope without a Topic, closes the sockets of
-// UserIDs opened with TokenID (1008 "logged out"); Phoenix's name for
-// broadcasting the end of a socket's session.
+// UserIDs opened with TokenID (1008 "logged out"), or all of them with
+// AllTokens (1008 "signed out"); Phoenix's name for broadcasting the end of a
+// socket's session.
 const EventDisconnect = "disconnect"
 
 // Broker carries envelopes from publishers to every subscribed node,

@@ -17,6 +17,7 @@ import (
 const (
 	closeTokenExpired = "token expired"
 	closeLoggedOut    = "logged out"
+	closeSignedOut    = "signed out"
 )
 
 // expiredAt reports whether expires (Unix milliseconds, 0: never) is past
@@ -47,10 +48,35 @@ func (srv *Server) DisconnectToken(userID int, tokenID string) {
 	}
 }
 
+// DisconnectUser closes every live socket of userID (1008 "signed out"),
+// through the broker like DisconnectToken: a password change ended all of
+// the account's tokens, so the sockets opened with them end too. The
+// client that changed it reconnects with its new token.
+func (srv *Server) DisconnectUser(userID int) {
+	if userID <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.SendTimeout)
+	defer cancel()
+	e := Envelope{UserIDs: []int{userID}, Event: EventDisconnect, AllTokens: true}
+	if err := srv.cfg.Broker.Publish(ctx, e); err != nil {
+		srv.log.Error("realtime: publishing disconnect", "user", userID, "err", err)
+	}
+}
+
 // command carries out an envelope without a topic.
 func (srv *Server) command(e Envelope) {
 	if e.Event != EventDisconnect {
 		srv.log.Warn("realtime: unknown broker command", "event", e.Event)
+		return
+	}
+	if e.AllTokens {
+		var buf [8]*socket
+		for _, uid := range e.UserIDs {
+			for _, s := range srv.hub.appendSockets(buf[:0], uid) {
+				s.closeWith(websocket.StatusPolicyViolation, closeSignedOut)
+			}
+		}
 		return
 	}
 	if e.TokenID == "" {

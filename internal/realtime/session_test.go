@@ -242,3 +242,24 @@ func TestConnectDuringLogout(t *testing.T) {
 		t.Errorf("%d logouts remembered, want 1", n)
 	}
 }
+
+// TestDisconnectUser: every socket of the user closes, whatever its token;
+// other users' sockets stay.
+func TestDisconnectUser(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ts := startServer(t, b, Config{})
+		uid, _ := b.NewUser(t)
+		tok1, _ := b.NewToken(t, uid)
+		tok2, _ := b.NewToken(t, uid)
+		first := ts.dial(t, tok1, vsn2)
+		first.join(topicChat)
+		second := ts.dial(t, tok2, vsn1)
+		_, _, other := ts.user(t, vsn2)
+		other.join(topicChat)
+
+		ts.srv.DisconnectUser(uid)
+		first.expectCloseNow(websocket.StatusPolicyViolation, "signed out")
+		second.expectCloseNow(websocket.StatusPolicyViolation, "signed out")
+		other.heartbeat()
+	})
+}
