@@ -85,16 +85,12 @@ func idleScenario(ctx context.Context, o options, f *fixture, pid int, base stri
 	if err != nil || !o.floors {
 		return err
 	}
-	fl, err := startSelf("floor-ws", "-floor-ws")
+	fl, addr, err := startFloor(ctx, "floor-ws", "-floor-ws")
 	if err != nil {
 		return err
 	}
 	defer fl.Stop(10 * time.Second) //nolint:errcheck // a floor's exit status says nothing
-	line, err := fl.Line(ctx, func(l string) bool { return strings.HasPrefix(l, "listening ") })
-	if err != nil {
-		return err
-	}
-	fr, err := holdIdle(ctx, "bare-ws", wsURLOf(strings.TrimPrefix(line, "listening ")), fl.Pid(), false, f.tokens, cfg)
+	fr, err := holdIdle(ctx, "bare-ws", wsURLOf(addr), fl.Pid(), false, f.tokens, cfg)
 	res.IdleFloor = &fr
 	return err
 }
@@ -127,17 +123,13 @@ func historyScenario(ctx context.Context, o options, f *fixture, db *database, b
 	warm.Duration = min(time.Second, o.historyDur)
 	runHistory(ctx, "warm-up", warm)
 	if o.floors {
-		fl, err := startSelf("floor-http", "-floor-http", "-db", db.url)
+		fl, addr, err := startFloor(ctx, "floor-http", "-floor-http", "-db", db.url)
 		if err != nil {
 			return err
 		}
 		defer fl.Stop(10 * time.Second) //nolint:errcheck // a floor's exit status says nothing
-		line, err := fl.Line(ctx, func(l string) bool { return strings.HasPrefix(l, "listening ") })
-		if err != nil {
-			return err
-		}
 		fload := load
-		fload.Base = strings.TrimPrefix(line, "listening ")
+		fload.Base = addr
 		fr := runHistory(ctx, "plain-handler", fload)
 		res.HistoryFloor = &fr
 		fl.Stop(10 * time.Second) //nolint:errcheck // as above
@@ -145,4 +137,19 @@ func historyScenario(ctx context.Context, o options, f *fixture, db *database, b
 	r := runHistory(ctx, "companyapi", load)
 	res.History = &r
 	return ctx.Err()
+}
+
+// startFloor runs a floor server as a child of this binary and waits for
+// the "listening <addr>" line it prints when ready.
+func startFloor(ctx context.Context, name string, args ...string) (*child, string, error) {
+	fl, err := startSelf(name, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	line, err := fl.Line(ctx, func(l string) bool { return strings.HasPrefix(l, "listening ") })
+	if err != nil {
+		fl.Stop(10 * time.Second) //nolint:errcheck // already failing
+		return nil, "", err
+	}
+	return fl, strings.TrimPrefix(line, "listening "), nil
 }

@@ -53,17 +53,31 @@ func newService(t *testing.T, st *store.Store) (*chat.Service, *recorder) {
 func newServiceTB(t testing.TB, st *store.Store) (*chat.Service, *recorder) {
 	t.Helper()
 	rec := &recorder{}
-	svc, err := chat.New(chat.Config{
-		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: nopMailer{}, Publisher: rec,
+	svc := newServiceWith(t, st, func(c *chat.Config) {
+		c.Publisher = rec
+		c.Writers = benchWriters()
+	})
+	return svc, rec
+}
+
+// newServiceWith is a service over st with fast hashing and no mail, as
+// change adjusts it; it is closed when the test ends.
+func newServiceWith(t testing.TB, st *store.Store, change func(*chat.Config)) *chat.Service {
+	t.Helper()
+	cfg := chat.Config{
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: nopMailer{},
 		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 		GeneratePassword: auth.GeneratePassword,
-		Writers:          benchWriters(),
-	})
+	}
+	if change != nil {
+		change(&cfg)
+	}
+	svc, err := chat.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	return svc, rec
+	return svc
 }
 
 func mustUser(t *testing.T, svc *chat.Service, name string) chat.User {
@@ -211,15 +225,7 @@ func TestRegisterUndoneWhenMailFails(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
 		m := &failingMailer{fail: true}
-		svc, err := chat.New(chat.Config{
-			Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: m,
-			Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
-			GeneratePassword: auth.GeneratePassword,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer svc.Close()
+		svc := newServiceWith(t, st, func(c *chat.Config) { c.Mailer = m })
 		reg := chat.Registration{Name: "a", Subname: "b", Email: "ann@example.com", Job: "c"}
 		if _, err := svc.Register(ctx, reg); chat.KindOf(err) != chat.KindUnavailable {
 			t.Fatalf("register with a failing mailer: %v", err)

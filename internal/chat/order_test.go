@@ -7,7 +7,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/store"
 	"github.com/companyapi/companyapi/internal/storetest"
@@ -23,16 +22,10 @@ func TestCatchUpNeverSkips(t *testing.T) {
 		ctx := context.Background()
 		// Several writers: ordering must hold however many commit at once.
 		rec := &recorder{}
-		svc, err := chat.New(chat.Config{
-			Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: nopMailer{}, Publisher: rec,
-			Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
-			GeneratePassword: auth.GeneratePassword,
-			Writers:          4,
+		svc := newServiceWith(t, st, func(c *chat.Config) {
+			c.Publisher = rec
+			c.Writers = 4
 		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer svc.Close()
 		a, b := mustUser(t, svc, "ann"), mustUser(t, svc, "bob")
 		conv, _, err := svc.CreateConversation(ctx, a.ID, b.ID)
 		if err != nil {

@@ -10,7 +10,6 @@ import (
 	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/companyapi/companyapi/ent"
-	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/seed"
 	"github.com/companyapi/companyapi/internal/storetest"
@@ -41,15 +40,7 @@ func TestHistoryPlanUsesConversationIndex(t *testing.T) {
 	st := storetest.Postgres(t)
 	ctx := context.Background()
 	log := &queryLog{Driver: entsql.OpenDB(dialect.Postgres, st.DB)}
-	svc, err := chat.New(chat.Config{
-		Client: ent.NewClient(ent.Driver(log)), DB: st.DB, Dialect: st.Dialect, Mailer: nopMailer{},
-		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
-		GeneratePassword: auth.GeneratePassword,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer svc.Close()
+	svc := newServiceWith(t, st, func(c *chat.Config) { c.Client = ent.NewClient(ent.Driver(log)) })
 	l := seed.Loader{DB: st.DB, Dialect: st.Dialect}
 	users, err := l.Users(ctx, "plan", 3, "x")
 	if err != nil {

@@ -37,15 +37,7 @@ func (srv *Server) DisconnectToken(userID int, tokenID string) {
 	if userID <= 0 || tokenID == "" {
 		return
 	}
-	// A broker between nodes may block; the logout must not hang on it.
-	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.SendTimeout)
-	defer cancel()
-	e := Envelope{UserIDs: []int{userID}, Event: EventDisconnect, TokenID: tokenID}
-	if err := srv.cfg.Broker.Publish(ctx, e); err != nil {
-		// The token is revoked: its sockets end at the latest when it
-		// expires, and it opens no new ones.
-		srv.log.Error("realtime: publishing disconnect", "user", userID, "err", err)
-	}
+	srv.publishDisconnect(Envelope{UserIDs: []int{userID}, Event: EventDisconnect, TokenID: tokenID})
 }
 
 // DisconnectUser closes every live socket of userID (1008 "signed out"),
@@ -56,11 +48,18 @@ func (srv *Server) DisconnectUser(userID int) {
 	if userID <= 0 {
 		return
 	}
+	srv.publishDisconnect(Envelope{UserIDs: []int{userID}, Event: EventDisconnect, AllTokens: true})
+}
+
+// publishDisconnect hands a disconnect to the broker, bounded: a broker
+// between nodes may block, and a logout must not hang on it. If it fails,
+// the tokens are already refused over REST and for new sockets, and the
+// live ones end at the latest when their tokens expire.
+func (srv *Server) publishDisconnect(e Envelope) {
 	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.SendTimeout)
 	defer cancel()
-	e := Envelope{UserIDs: []int{userID}, Event: EventDisconnect, AllTokens: true}
 	if err := srv.cfg.Broker.Publish(ctx, e); err != nil {
-		srv.log.Error("realtime: publishing disconnect", "user", userID, "err", err)
+		srv.log.Error("realtime: publishing disconnect", "users", e.UserIDs, "err", err)
 	}
 }
 
