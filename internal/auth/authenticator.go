@@ -12,7 +12,6 @@ import (
 
 // Accounts is what verifying a token needs from the domain.
 type Accounts interface {
-	// Principal returns the user and whether the token jti was revoked.
 	// Principal returns the user and whether the token (jti, issued at) was
 	// revoked or ended by a password change.
 	Principal(ctx context.Context, userID int, jti string, issuedAt time.Time) (chat.User, bool, error)
@@ -34,13 +33,13 @@ type Authenticator struct {
 	Accounts Accounts
 }
 
-// Unauthenticated errors, worded for the seed's {"message": …} shape.
+// Unauthenticated errors; their messages are words of the error vocabulary
+// (api/errors.md), the same on REST (401) and on the socket (403).
 var (
-	ErrNoToken      = &chat.Error{Kind: chat.KindUnauthenticated, Message: "unauthenticated"}
-	ErrInvalidToken = &chat.Error{Kind: chat.KindUnauthenticated, Message: "invalid_token"}
-	ErrExpiredToken = &chat.Error{Kind: chat.KindUnauthenticated, Message: "token_expired"}
-	ErrRevokedToken = &chat.Error{Kind: chat.KindUnauthenticated, Message: "token_revoked"}
-	ErrNoResource   = &chat.Error{Kind: chat.KindUnauthenticated, Message: "no_resource_found"}
+	ErrNoToken      = &chat.Error{Kind: chat.KindUnauthenticated, Message: "missing token"}
+	ErrInvalidToken = &chat.Error{Kind: chat.KindUnauthenticated, Message: "invalid token"}
+	ErrExpiredToken = &chat.Error{Kind: chat.KindUnauthenticated, Message: "token expired"}
+	ErrRevokedToken = &chat.Error{Kind: chat.KindUnauthenticated, Message: "token revoked"}
 )
 
 // Verify checks the token (signature, HS256, issuer, expiry), that it was
@@ -60,7 +59,8 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Identity, er
 	u, revoked, err := a.Accounts.Principal(ctx, id, c.ID, c.IssuedAt.Time)
 	switch {
 	case chat.KindOf(err) == chat.KindNotFound:
-		return nil, ErrNoResource
+		// A well-signed token of a user that no longer exists.
+		return nil, ErrInvalidToken
 	case err != nil:
 		return nil, err
 	case revoked:

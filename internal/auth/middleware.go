@@ -2,19 +2,19 @@ package auth
 
 import (
 	"errors"
-	"net/http"
 
 	echojwt "github.com/labstack/echo-jwt/v4"
 	"github.com/labstack/echo/v4"
-
-	"github.com/companyapi/companyapi/internal/chat"
 )
 
 const identityKey = "identity"
 
 // Middleware is the seed's :auth pipeline on echo-jwt: the bearer token
 // from the Authorization header is verified by Verify and its Identity
-// stored for handlers (see Current). Failures are 401 {"message": …}.
+// stored for handlers (see Current). A refusal is returned as the
+// *chat.Error that says why (KindUnauthenticated: ErrNoToken,
+// ErrInvalidToken, ErrExpiredToken, ErrRevokedToken), for the error
+// handler to render; a store failure is returned as it is.
 func (a *Authenticator) Middleware() echo.MiddlewareFunc {
 	return echojwt.WithConfig(echojwt.Config{
 		ContextKey:  identityKey,
@@ -26,12 +26,8 @@ func (a *Authenticator) Middleware() echo.MiddlewareFunc {
 			var pe *echojwt.TokenParsingError
 			if !errors.As(err, &pe) {
 				// Nothing extracted: no header, or not "Bearer <token>".
-				return echo.NewHTTPError(http.StatusUnauthorized, ErrNoToken.Message)
+				return ErrNoToken
 			}
-			if ce := (*chat.Error)(nil); errors.As(pe.Err, &ce) && ce.Kind == chat.KindUnauthenticated {
-				return echo.NewHTTPError(http.StatusUnauthorized, ce.Message)
-			}
-			// The store failed while checking: not the client's fault.
 			return pe.Err
 		},
 	})

@@ -161,12 +161,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (User, erro
 	return userOf(u), nil
 }
 
-// ChangePassword replaces the password of userID after checking current,
-// and ends every token issued before it (the account's other sessions).
-//
-// Errors: KindInvalid ({"current": ["is invalid"]}, {"new": [...]}),
-// KindNotFound.
-func (s *Service) ChangePassword(ctx context.Context, userID int, current, next string) error {
+// ValidatePasswordChange checks a password change's input without the
+// store: both present, the new one of an acceptable length and storable.
+// ChangePassword applies it too; transports call it to report these
+// errors together with their own.
+func ValidatePasswordChange(current, next string) error {
 	errs := FieldErrors{}
 	if current == "" {
 		errs.Add("current", MsgBlank)
@@ -181,7 +180,16 @@ func (s *Service) ChangePassword(ctx context.Context, userID int, current, next 
 	case len(next) > maxPasswordLen:
 		errs.Add("new", fmt.Sprintf("should be at most %d character(s)", maxPasswordLen))
 	}
-	if err := errs.Err(); err != nil {
+	return errs.Err()
+}
+
+// ChangePassword replaces the password of userID after checking current,
+// and ends every token issued before it (the account's other sessions).
+//
+// Errors: KindInvalid ({"current": ["is invalid"]}, {"new": [...]}),
+// KindNotFound.
+func (s *Service) ChangePassword(ctx context.Context, userID int, current, next string) error {
+	if err := ValidatePasswordChange(current, next); err != nil {
 		return err
 	}
 	u, err := s.client.User.Get(ctx, userID)

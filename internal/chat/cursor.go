@@ -15,6 +15,18 @@ func encodeActivityCursor(at time.Time, id int) string {
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
+// ValidateCursor checks a ListConversations cursor without the store, for
+// transports to report a bad one together with their other field errors.
+func ValidateCursor(cursor string) error {
+	if cursor == "" {
+		return nil
+	}
+	if _, _, err := decodeActivityCursor(cursor); err != nil {
+		return FieldError("cursor", MsgInvalid)
+	}
+	return nil
+}
+
 func decodeActivityCursor(s string) (time.Time, int, error) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {

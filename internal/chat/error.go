@@ -107,3 +107,13 @@ func (f FieldErrors) Err() error {
 
 // ErrNotFound is returned for missing rows and for rows the caller may not see.
 var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}
+
+// Reason is the word clients see for e, as REST's "message" and the
+// socket's "reason" (api/errors.md): the kind's name, except that an
+// unauthenticated error says what is wrong with the credentials.
+func (e *Error) Reason() string {
+	if e.Kind == KindUnauthenticated && e.Message != "" {
+		return e.Message
+	}
+	return e.Kind.String()
+}

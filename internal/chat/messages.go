@@ -17,8 +17,10 @@ import (
 // MaxContentLen is the longest message, in characters.
 const MaxContentLen = schema.MaxContentLen
 
-// validateContent applies the content rules shared by REST and WebSocket.
-func validateContent(content string) error {
+// ValidateContent applies the content rules shared by REST and WebSocket;
+// SendMessage applies them too, and transports call it to report a bad
+// content together with their own field errors.
+func ValidateContent(content string) error {
 	switch {
 	case strings.TrimSpace(content) == "":
 		return FieldError("content", MsgBlank)
@@ -39,7 +41,7 @@ func validateContent(content string) error {
 // not in it; KindInvalid on "content", or on "user" when RecipientID is set
 // and is not the other participant.
 func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error) {
-	if err := validateContent(in.Content); err != nil {
+	if err := ValidateContent(in.Content); err != nil {
 		return Message{}, err
 	}
 	p, err := s.participantsOf(ctx, in.ConversationID)
@@ -63,9 +65,11 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 }
 
 // HistoryQuery selects a page of a conversation's messages. At most one of
-// Before and After is set; neither means the latest page.
+// Before and After is set; neither means the latest page. Forward reads
+// oldest first after After, which may then be 0: from the first message.
 type HistoryQuery struct {
 	Before, After int
+	Forward       bool
 	Limit         int
 }
 
@@ -81,8 +85,8 @@ type HistoryPage struct {
 
 // History pages through a conversation by keyset on (conversation_id, id),
 // never OFFSET, so a page costs O(limit) however long the conversation is.
-// Without After, the latest messages come newest first; with After, the
-// messages after that id come oldest first.
+// Without After (or Forward), the latest messages come newest first; with
+// them, the messages after that id come oldest first.
 //
 // Errors: ErrNotFound for a non-participant; KindInvalid on "before" or
 // "after" when the id is not a message of this conversation.
@@ -110,7 +114,7 @@ func (s *Service) History(ctx context.Context, callerID, convID int, q HistoryQu
 		}
 	}
 	mq := s.client.Message.Query().Where(s.inConversation(convID)).Limit(q.Limit + 1)
-	forward := q.After != 0
+	forward := q.Forward || q.After != 0
 	switch {
 	case forward:
 		mq = mq.Where(message.IDGT(q.After)).Order(ent.Asc(message.FieldConversationID), ent.Asc(message.FieldID))

@@ -22,8 +22,9 @@ type object struct {
 }
 
 // bindObject reads the body as {"<key>": {...}} — the seed's envelope —
-// and returns the inner object. A body that is not JSON, or has no such
-// object, is a 400.
+// and returns the inner object. A body that is not a JSON object is a 400;
+// a missing envelope is a 422 naming it ("can't be blank"), as is one that
+// is not an object ("is invalid").
 func bindObject(c echo.Context, key string) (*object, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
@@ -33,16 +34,19 @@ func bindObject(c echo.Context, key string) (*object, error) {
 		if errors.As(err, &mbe) || errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
 			return nil, echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "could not read the request body")
+		return nil, echo.NewHTTPError(http.StatusBadRequest)
 	}
 	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, "request body is not a JSON object")
+	if err := json.Unmarshal(body, &env); err != nil || env == nil {
+		return nil, echo.NewHTTPError(http.StatusBadRequest)
 	}
 	raw, ok := env[key]
+	if !ok || string(raw) == "null" {
+		return nil, chat.FieldError(key, chat.MsgBlank)
+	}
 	var inner map[string]json.RawMessage
-	if !ok || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) || json.Unmarshal(raw, &inner) != nil {
-		return nil, echo.NewHTTPError(http.StatusBadRequest, `request body needs a "`+key+`" object`)
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) || json.Unmarshal(raw, &inner) != nil {
+		return nil, chat.FieldError(key, chat.MsgInvalid)
 	}
 	return &object{fields: inner, errs: chat.FieldErrors{}}, nil
 }
@@ -77,34 +81,80 @@ func (o *object) id(name string) int {
 	return n
 }
 
-// err returns the type errors recorded so far.
-func (o *object) err() error { return o.errs.Err() }
+// err returns the type errors recorded so far, together with those of
+// checks (the domain's validation of the values read) on every other
+// field, so one answer names every invalid field. Nil when all is well.
+func (o *object) err(checks ...error) error {
+	return merge(o.errs, checks...)
+}
 
-// queryInt reads an optional positive integer query parameter; 0 if absent.
-func queryInt(c echo.Context, name string, maxVal int) (int, error) {
-	v := c.QueryParam(name)
+// merge adds the field errors of checks to errs, except on fields errs
+// already names (a field of the wrong type was read as its zero value,
+// which the domain would call blank too), and returns the result.
+func merge(errs chat.FieldErrors, checks ...error) error {
+	own := len(errs)
+	names := make(map[string]bool, own)
+	for f := range errs {
+		names[f] = true
+	}
+	for _, err := range checks {
+		if err == nil {
+			continue
+		}
+		var e *chat.Error
+		if !errors.As(err, &e) || len(e.Fields) == 0 {
+			return err
+		}
+		for f, msgs := range e.Fields {
+			if !names[f] {
+				errs[f] = append(errs[f], msgs...)
+			}
+		}
+	}
+	return errs.Err()
+}
+
+// query reads query parameters, recording every invalid one so that one
+// answer names them all.
+type query struct {
+	c    echo.Context
+	errs chat.FieldErrors
+}
+
+func newQuery(c echo.Context) *query { return &query{c: c, errs: chat.FieldErrors{}} }
+
+// has reports whether the parameter was given.
+func (q *query) has(name string) bool { return q.c.QueryParam(name) != "" }
+
+// int reads an optional whole number in [minVal, maxVal] (maxVal 0: no
+// maximum); 0 if absent or invalid.
+func (q *query) int(name string, minVal, maxVal int) int {
+	v := q.c.QueryParam(name)
 	if v == "" {
-		return 0, nil
+		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 || (maxVal > 0 && n > maxVal) {
-		msg := chat.MsgInvalid
-		if maxVal > 0 && err == nil && n > maxVal {
-			msg = "must be at most " + strconv.Itoa(maxVal)
-		}
-		return 0, chat.FieldError(name, msg)
+	switch {
+	case err != nil || n < minVal:
+		q.errs.Add(name, chat.MsgInvalid)
+		return 0
+	case maxVal > 0 && n > maxVal:
+		q.errs.Add(name, "must be at most "+strconv.Itoa(maxVal))
+		return 0
 	}
-	return n, nil
+	return n
 }
 
-// limitParam reads ?limit= with the default and maximum every list shares.
-func limitParam(c echo.Context) (int, error) {
-	n, err := queryInt(c, "limit", chat.MaxLimit)
-	if err != nil || n == 0 {
-		return chat.DefaultLimit, err
+// limit reads ?limit= with the default and maximum every list shares.
+func (q *query) limit() int {
+	if n := q.int("limit", 1, chat.MaxLimit); n != 0 {
+		return n
 	}
-	return n, nil
+	return chat.DefaultLimit
 }
+
+// err returns every invalid parameter, with those of checks.
+func (q *query) err(checks ...error) error { return merge(q.errs, checks...) }
 
 // pathID reads a positive integer path parameter; anything else names
 // nothing that exists.

@@ -39,11 +39,12 @@ type conversationsBody struct {
 }
 
 func (s *server) listConversations(c echo.Context) error {
-	limit, err := limitParam(c)
-	if err != nil {
+	q := newQuery(c)
+	limit, cursor := q.limit(), c.QueryParam("cursor")
+	if err := q.err(chat.ValidateCursor(cursor)); err != nil {
 		return err
 	}
-	list, next, err := s.chat.ListConversations(c.Request().Context(), auth.Current(c).User.ID, c.QueryParam("cursor"), limit)
+	list, next, err := s.chat.ListConversations(c.Request().Context(), auth.Current(c).User.ID, cursor, limit)
 	if err != nil {
 		return err
 	}

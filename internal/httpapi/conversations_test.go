@@ -46,6 +46,10 @@ func TestConversations(t *testing.T) {
 		t.Run("nok, unknown recipient", func(t *testing.T) {
 			assertErrors(t, v.do("POST", "/api/conversations", map[string]any{"conversation": map[string]any{"recipient_id": 999999}}, a.Token).expect(t, 422), "recipient_id", "does not exist")
 		})
+		t.Run("nok, recipient missing", func(t *testing.T) {
+			assertFieldErrors(t, v.do("POST", "/api/conversations", map[string]any{"conversation": map[string]any{}}, a.Token).expect(t, 422),
+				map[string][]string{"recipient_id": {"can't be blank"}})
+		})
 		t.Run("nok, recipient wrong type", func(t *testing.T) {
 			assertErrors(t, v.do("POST", "/api/conversations", map[string]any{"conversation": map[string]any{"recipient_id": "2"}}, a.Token).expect(t, 422), "recipient_id", "is invalid")
 		})
@@ -81,6 +85,8 @@ func TestConversations(t *testing.T) {
 				t.Fatalf("second page %v cursor %v", second, end)
 			}
 			assertErrors(t, v.do("GET", "/api/conversations?cursor=@@", nil, a.Token).expect(t, 422), "cursor", "is invalid")
+			assertFieldErrors(t, v.do("GET", "/api/conversations?cursor=@@&limit=x", nil, a.Token).expect(t, 422),
+				map[string][]string{"cursor": {"is invalid"}, "limit": {"is invalid"}})
 			got := v.do("GET", fmt.Sprintf("/api/conversations/%d", id), nil, a.Token).expect(t, 200).JSON(t)["data"].(map[string]any)
 			if lm, _ := got["last_message"].(map[string]any); lm == nil || lm["content"] != "hi" {
 				t.Fatalf("last_message %v", got["last_message"])

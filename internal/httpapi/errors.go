@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 )
 
@@ -20,6 +21,19 @@ var statusOf = map[chat.Kind]int{
 	chat.KindConflict:        http.StatusConflict,
 	chat.KindUnavailable:     http.StatusServiceUnavailable,
 	chat.KindInternal:        http.StatusInternalServerError,
+}
+
+// wordOf is the message of an error Echo or a middleware raised by status
+// alone (unknown route, wrong method, body limit, rate limit), in the
+// vocabulary of api/errors.md; a status not listed says "internal error".
+var wordOf = map[int]string{
+	http.StatusBadRequest:            "invalid json",
+	http.StatusForbidden:             chat.KindForbidden.String(),
+	http.StatusNotFound:              chat.KindNotFound.String(),
+	http.StatusMethodNotAllowed:      "method not allowed",
+	http.StatusRequestEntityTooLarge: "request too large",
+	http.StatusTooManyRequests:       "too many requests",
+	http.StatusServiceUnavailable:    chat.KindUnavailable.String(),
 }
 
 // messageBody is the seed's GuardianErrorHandler shape, used for every
@@ -44,6 +58,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			log.ErrorContext(c.Request().Context(), "request failed", "err", err,
 				"method", c.Request().Method, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		}
+		if status == http.StatusUnauthorized {
+			challenge(c, body.(messageBody).Message)
+		}
 		if c.Request().Method == http.MethodHead {
 			err = c.NoContent(status)
 		} else {
@@ -55,22 +72,32 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
+// render returns the status and body of err: field errors as
+// {"errors": …}, everything else as {"message": word}.
 func render(err error) (int, any) {
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
-		msg := http.StatusText(he.Code)
-		if s, ok := he.Message.(string); ok && s != "" {
-			msg = s
+		word, ok := wordOf[he.Code]
+		if !ok {
+			return http.StatusInternalServerError, messageBody{Message: chat.KindInternal.String()}
 		}
-		if he.Code == http.StatusRequestEntityTooLarge {
-			msg = "request body too large"
-		}
-		return he.Code, messageBody{Message: msg}
+		return he.Code, messageBody{Message: word}
 	}
 	e := chat.AsError(err)
 	status := statusOf[e.Kind]
 	if e.Kind == chat.KindInvalid && len(e.Fields) > 0 {
 		return status, fieldsBody{Errors: e.Fields}
 	}
-	return status, messageBody{Message: e.Error()}
+	return status, messageBody{Message: e.Reason()}
+}
+
+// challenge sets the WWW-Authenticate header every 401 carries (RFC 9110):
+// the bearer scheme, and RFC 6750's invalid_token when a token was sent
+// and refused.
+func challenge(c echo.Context, word string) {
+	v := `Bearer realm="companyapi"`
+	if word != "" && word != auth.ErrNoToken.Message && word != chat.ErrBadCredentials.Message {
+		v += `, error="invalid_token", error_description="` + word + `"`
+	}
+	c.Response().Header().Set(echo.HeaderWWWAuthenticate, v)
 }

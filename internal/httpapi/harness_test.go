@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/companyapi/companyapi/internal/apitest"
 	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/httpapi"
@@ -145,6 +146,13 @@ func (v *env) do(method, path string, body any, token string) response {
 	}
 	rec := httptest.NewRecorder()
 	v.e.ServeHTTP(rec, req)
+	// Every answer must be one api/openapi.yaml describes; benchmarks skip
+	// the check, which would be most of what they measure.
+	if _, bench := v.t.(*testing.B); !bench {
+		if err := apitest.Check(req, rec.Code, rec.Header(), rec.Body.Bytes()); err != nil {
+			v.t.Error(err)
+		}
+	}
 	return response{Code: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 }
 

@@ -26,7 +26,7 @@ func readyz(db Pinger) echo.HandlerFunc {
 		ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
 		defer cancel()
 		if err := db.Ping(ctx); err != nil {
-			return c.JSON(http.StatusServiceUnavailable, statusBody{Status: "database unavailable"})
+			return c.JSON(http.StatusServiceUnavailable, statusBody{Status: "unavailable"})
 		}
 		return c.JSON(http.StatusOK, statusBody{Status: "ok"})
 	}

@@ -19,7 +19,7 @@ func (s *server) createMessage(c echo.Context) error {
 		return err
 	}
 	content := o.str("content")
-	if err := o.err(); err != nil {
+	if err := o.err(chat.ValidateContent(content)); err != nil {
 		return err
 	}
 	m, err := s.chat.SendMessage(c.Request().Context(), chat.SendInput{
@@ -39,34 +39,31 @@ type historyBody struct {
 }
 
 // listMessages pages through history: newest first by default and with
-// ?before=, oldest first with ?after= (catching up after a reconnect).
+// ?before=, oldest first with ?after= (catching up after a reconnect;
+// ?after=0 from the start).
 func (s *server) listMessages(c echo.Context) error {
 	convID, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	limit, err := limitParam(c)
-	if err != nil {
-		return err
+	q := newQuery(c)
+	limit, before, after := q.limit(), q.int("before", 1, 0), q.int("after", 0, 0)
+	// ?after=0 reads from the first message: a client that has none yet
+	// catches up the same way as one that has some.
+	forward := q.has("after")
+	if q.has("before") && forward {
+		q.errs.Add("after", "cannot be combined with before")
 	}
-	before, err := queryInt(c, "before", 0)
-	if err != nil {
+	if err := q.err(); err != nil {
 		return err
-	}
-	after, err := queryInt(c, "after", 0)
-	if err != nil {
-		return err
-	}
-	if before != 0 && after != 0 {
-		return chat.FieldError("after", "cannot be combined with before")
 	}
 	page, err := s.chat.History(c.Request().Context(), auth.Current(c).User.ID, convID,
-		chat.HistoryQuery{Before: before, After: after, Limit: limit})
+		chat.HistoryQuery{Before: before, After: after, Forward: forward, Limit: limit})
 	if err != nil {
 		return err
 	}
 	body := historyBody{Data: page.Messages, Paging: map[string]*int{}}
-	if after != 0 {
+	if forward {
 		body.Paging["after"] = nonZero(page.After)
 	} else {
 		body.Paging["before"] = nonZero(page.Before)

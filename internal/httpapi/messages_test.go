@@ -99,7 +99,31 @@ func TestMessages(t *testing.T) {
 			assertErrors(t, v.do("GET", fmt.Sprintf("/api/conversations/%d/messages?before=%d", conv, foreign), nil, b.Token).expect(t, 422), "before", "is not a message of this conversation")
 			assertErrors(t, v.do("GET", fmt.Sprintf("/api/conversations/%d/messages?after=%d", conv, foreign), nil, b.Token).expect(t, 422), "after", "is not a message of this conversation")
 		})
-		for _, q := range []string{"limit=0", "limit=201", "before=x", "after=0", "limit=1.5"} {
+		t.Run("ok, after=0 reads from the first message, oldest first", func(t *testing.T) {
+			all := history(t, v, a, conv, "?limit=200")
+			first := history(t, v, a, conv, "?after=0&limit=2")
+			n := len(all.ids)
+			if fmt.Sprint(first.ids) != fmt.Sprint([]int{all.ids[n-1], all.ids[n-2]}) || num(first.after) != all.ids[n-2] || first.before != nil {
+				t.Fatalf("after=0: %+v; all %v", first, all.ids)
+			}
+			empty, _ := openConv(t, v, b, c.ID)
+			if p := history(t, v, b, empty, "?after=0"); len(p.ids) != 0 || p.after != nil {
+				t.Fatalf("empty conversation after=0: %+v", p)
+			}
+		})
+		t.Run("nok, every bad parameter at once", func(t *testing.T) {
+			assertFieldErrors(t, v.do("GET", fmt.Sprintf("/api/conversations/%d/messages?limit=0&before=x", conv), nil, a.Token).expect(t, 422),
+				map[string][]string{"limit": {"is invalid"}, "before": {"is invalid"}})
+			assertFieldErrors(t, v.do("GET", fmt.Sprintf("/api/conversations/%d/messages?before=3&after=0", conv), nil, a.Token).expect(t, 422),
+				map[string][]string{"after": {"cannot be combined with before"}})
+		})
+		t.Run("nok, missing content and envelope", func(t *testing.T) {
+			assertFieldErrors(t, v.do("POST", fmt.Sprintf("/api/conversations/%d/messages", conv), map[string]any{"message": map[string]any{}}, a.Token).expect(t, 422),
+				map[string][]string{"content": {"can't be blank"}})
+			assertFieldErrors(t, v.do("POST", fmt.Sprintf("/api/conversations/%d/messages", conv), map[string]any{"content": "hi"}, a.Token).expect(t, 422),
+				map[string][]string{"message": {"can't be blank"}})
+		})
+		for _, q := range []string{"limit=0", "limit=201", "before=x", "before=0", "after=-1", "limit=1.5"} {
 			t.Run("nok, "+q, func(t *testing.T) {
 				field := strings.SplitN(q, "=", 2)[0]
 				res := v.do("GET", fmt.Sprintf("/api/conversations/%d/messages?%s", conv, q), nil, a.Token).expect(t, 422)

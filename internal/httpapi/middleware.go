@@ -62,11 +62,11 @@ func rateLimit(perMinute int) echo.MiddlewareFunc {
 			return c.RealIP(), nil
 		},
 		ErrorHandler: func(c echo.Context, err error) error {
-			return echo.NewHTTPError(http.StatusForbidden, "could not identify the client")
+			return echo.NewHTTPError(http.StatusForbidden)
 		},
 		DenyHandler: func(c echo.Context, _ string, _ error) error {
 			c.Response().Header().Set("Retry-After", retry)
-			return echo.NewHTTPError(http.StatusTooManyRequests, "too many requests, retry later")
+			return echo.NewHTTPError(http.StatusTooManyRequests)
 		},
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/companyapi/companyapi/api"
+	"github.com/companyapi/companyapi/internal/apitest"
 	"github.com/companyapi/companyapi/internal/store"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
@@ -54,6 +55,44 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	}
 }
 
+// TestOpenAPISecurity holds each operation's stated security to the
+// server: one that needs the bearer token answers 401 without it, with
+// WWW-Authenticate; one marked public (security: []) does not.
+func TestOpenAPISecurity(t *testing.T) {
+	v := newEnv(t, storetest.SQLite(t))
+	doc, err := apitest.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	echoParam, docParam := regexp.MustCompile(`:\w+`), regexp.MustCompile(`\{\w+\}`)
+	registered := map[string]bool{}
+	for _, r := range v.e.Routes() {
+		if r.Method != "echo_route_not_found" {
+			registered[r.Method+" "+echoParam.ReplaceAllString(r.Path, ":")] = true
+		}
+	}
+	checked := 0
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if !registered[method+" "+docParam.ReplaceAllString(path, ":")] {
+				continue // mounted only when configured
+			}
+			checked++
+			public := op.Security != nil && len(*op.Security) == 0
+			res := v.do(method, docParam.ReplaceAllString(path, "1"), nil, "")
+			switch {
+			case public && res.Code == 401:
+				t.Errorf("%s %s is documented public but answers 401", method, path)
+			case !public && (res.Code != 401 || res.Header.Get("WWW-Authenticate") == ""):
+				t.Errorf("%s %s is documented as needing the bearer token but answers %d without one", method, path, res.Code)
+			}
+		}
+	}
+	if checked != len(registered) {
+		t.Errorf("checked %d operations, %d routes are registered", checked, len(registered))
+	}
+}
+
 func TestPlumbing(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		v := newEnv(t, st)
@@ -67,9 +106,10 @@ func TestPlumbing(t *testing.T) {
 		for _, c := range []struct {
 			method, path string
 			code         int
-		}{{"GET", "/nope", 404}, {"DELETE", "/api/login", 405}} {
+			word         string
+		}{{"GET", "/nope", 404, "not found"}, {"DELETE", "/api/login", 405, "method not allowed"}} {
 			res := v.do(c.method, c.path, nil, "").expect(t, c.code)
-			if res.JSON(t)["message"] == nil || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
+			if res.JSON(t)["message"] != c.word || !strings.HasPrefix(res.Header.Get("Content-Type"), "application/json") {
 				t.Fatalf("%s %s: %v %s", c.method, c.path, res.Header, res.Body)
 			}
 		}
@@ -78,7 +118,7 @@ func TestPlumbing(t *testing.T) {
 		}
 		st.Close()
 		res := v.do("GET", "/readyz", nil, "").expect(t, 503)
-		if res.JSON(t)["status"] == "ok" {
+		if res.JSON(t)["status"] != "unavailable" {
 			t.Fatal("ready with a closed store")
 		}
 	})

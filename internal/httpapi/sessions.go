@@ -29,6 +29,7 @@ func (s *server) login(c echo.Context) error {
 	u, err := s.chat.Login(c.Request().Context(), email, password)
 	if chat.KindOf(err) == chat.KindUnauthenticated {
 		// The seed's SessionView error.json: {"data": reason}.
+		challenge(c, chat.ErrBadCredentials.Message)
 		return c.JSON(http.StatusUnauthorized, dataBody{Data: chat.ErrBadCredentials.Message})
 	}
 	if err != nil {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"fmt"
+	"net/http/httptest"
 	"strconv"
 	"strings"
 	"testing"
@@ -48,13 +49,18 @@ func TestLogin(t *testing.T) {
 				if string(res.Body) != `{"data":"invalid email or password"}`+"\n" {
 					t.Fatalf("body %q", res.Body)
 				}
+				if h := res.Header.Get("WWW-Authenticate"); h != `Bearer realm="companyapi"` {
+					t.Fatalf("WWW-Authenticate %q", h)
+				}
 			})
 		}
-		t.Run("nok, wrong type", func(t *testing.T) {
-			assertErrors(t, v.do("POST", "/api/login", map[string]any{"creds": map[string]any{"email": 5, "password": "x"}}, "").expect(t, 422), "email", "is invalid")
+		t.Run("nok, wrong types, every one named", func(t *testing.T) {
+			assertFieldErrors(t, v.do("POST", "/api/login", map[string]any{"creds": map[string]any{"email": 5, "password": true}}, "").expect(t, 422),
+				map[string][]string{"email": {"is invalid"}, "password": {"is invalid"}})
 		})
 		t.Run("nok, no creds", func(t *testing.T) {
-			v.do("POST", "/api/login", map[string]any{"email": a.Email}, "").expect(t, 400)
+			assertFieldErrors(t, v.do("POST", "/api/login", map[string]any{"email": a.Email}, "").expect(t, 422),
+				map[string][]string{"creds": {"can't be blank"}})
 		})
 	})
 }
@@ -76,8 +82,9 @@ func TestLogout(t *testing.T) {
 			t.Fatalf("logout told sockets %v, want [%s]", closed, want)
 		}
 		res := v.do("GET", "/api/users/me", nil, a.Token).expect(t, 401)
-		if res.JSON(t)["message"] != "token_revoked" {
-			t.Fatalf("body %s", res.Body)
+		if res.JSON(t)["message"] != "token revoked" ||
+			res.Header.Get("WWW-Authenticate") != `Bearer realm="companyapi", error="invalid_token", error_description="token revoked"` {
+			t.Fatalf("%v %s", res.Header, res.Body)
 		}
 		v.do("GET", "/api/users/me", nil, other).expect(t, 200)
 		// Expired revocations are purged; live ones stay.
@@ -107,27 +114,33 @@ func TestTokenRefusals(t *testing.T) {
 		noIss.Issuer = "Someone"
 		ghost := claims(time.Now().Add(time.Hour))
 		ghost.Subject = "User:999999"
-		cases := map[string]string{
-			"alg none":     sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(time.Now().Add(time.Hour))),
-			"alg HS512":    sign(jwt.SigningMethodHS512, testSecret, claims(time.Now().Add(time.Hour))),
-			"other secret": sign(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdefghij"), claims(time.Now().Add(time.Hour))),
-			"expired":      sign(jwt.SigningMethodHS256, testSecret, claims(time.Now().Add(-time.Hour))),
-			"wrong issuer": sign(jwt.SigningMethodHS256, testSecret, noIss),
-			"unknown user": sign(jwt.SigningMethodHS256, testSecret, ghost),
-			"garbage":      "not.a.jwt",
-			"tampered":     good[:len(good)-4] + strings.Repeat("A", 4),
+		cases := map[string]struct{ token, word string }{
+			"alg none":     {sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, claims(time.Now().Add(time.Hour))), "invalid token"},
+			"alg HS512":    {sign(jwt.SigningMethodHS512, testSecret, claims(time.Now().Add(time.Hour))), "invalid token"},
+			"other secret": {sign(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdefghij"), claims(time.Now().Add(time.Hour))), "invalid token"},
+			"expired":      {sign(jwt.SigningMethodHS256, testSecret, claims(time.Now().Add(-time.Hour))), "token expired"},
+			"wrong issuer": {sign(jwt.SigningMethodHS256, testSecret, noIss), "invalid token"},
+			"unknown user": {sign(jwt.SigningMethodHS256, testSecret, ghost), "invalid token"},
+			"garbage":      {"not.a.jwt", "invalid token"},
+			"tampered":     {good[:len(good)-4] + strings.Repeat("A", 4), "invalid token"},
 		}
-		for name, token := range cases {
+		for name, c := range cases {
 			t.Run("nok, "+name, func(t *testing.T) {
-				res := v.do("GET", "/api/users/me", nil, token).expect(t, 401)
-				if res.JSON(t)["message"] == nil {
-					t.Fatalf("body %s", res.Body)
+				res := v.do("GET", "/api/users/me", nil, c.token).expect(t, 401)
+				want := `Bearer realm="companyapi", error="invalid_token", error_description="` + c.word + `"`
+				if res.JSON(t)["message"] != c.word || res.Header.Get("WWW-Authenticate") != want {
+					t.Fatalf("%v %s, want %q", res.Header, res.Body, c.word)
 				}
 			})
 		}
 		t.Run("nok, not bearer", func(t *testing.T) {
-			req := v.do("GET", "/api/users/me", nil, "")
-			req.expect(t, 401)
+			req := httptest.NewRequest("GET", "/api/users/me", nil)
+			req.Header.Set("Authorization", "Basic YTpi")
+			rec := httptest.NewRecorder()
+			v.e.ServeHTTP(rec, req)
+			if rec.Code != 401 || rec.Body.String() != `{"message":"missing token"}`+"\n" || rec.Header().Get("WWW-Authenticate") != `Bearer realm="companyapi"` {
+				t.Fatalf("%d %v %s", rec.Code, rec.Header(), rec.Body)
+			}
 		})
 	})
 }
@@ -140,7 +153,7 @@ func TestRateLimit(t *testing.T) {
 			limited.do("POST", "/api/login", body, "").expect(t, 401)
 		}
 		res := limited.do("POST", "/api/login", body, "").expect(t, 429)
-		if res.Header.Get("Retry-After") == "" || res.JSON(t)["message"] == nil {
+		if res.Header.Get("Retry-After") == "" || res.JSON(t)["message"] != "too many requests" {
 			t.Fatalf("429 without Retry-After or message: %v %s", res.Header, res.Body)
 		}
 		// Login, registration and password change share one budget per IP.

@@ -17,7 +17,7 @@ func (s *server) createUser(c echo.Context) error {
 		return err
 	}
 	r := chat.Registration{Name: o.str("name"), Subname: o.str("subname"), Email: o.str("email"), Job: o.str("job")}
-	if err := o.err(); err != nil {
+	if err := o.err(r.Validate()); err != nil {
 		return err
 	}
 	u, err := s.chat.Register(c.Request().Context(), r)
@@ -28,12 +28,9 @@ func (s *server) createUser(c echo.Context) error {
 }
 
 func (s *server) listUsers(c echo.Context) error {
-	limit, err := limitParam(c)
-	if err != nil {
-		return err
-	}
-	after, err := queryInt(c, "after", 0)
-	if err != nil {
+	q := newQuery(c)
+	limit, after := q.limit(), q.int("after", 0, 0)
+	if err := q.err(); err != nil {
 		return err
 	}
 	users, err := s.chat.ListUsers(c.Request().Context(), after, limit)
@@ -65,7 +62,7 @@ func (s *server) changePassword(c echo.Context) error {
 		return err
 	}
 	current, next := o.str("current"), o.str("new")
-	if err := o.err(); err != nil {
+	if err := o.err(chat.ValidatePasswordChange(current, next)); err != nil {
 		return err
 	}
 	id := auth.Current(c).User.ID

@@ -1,7 +1,9 @@
 package httpapi_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -62,22 +64,29 @@ func TestRegister(t *testing.T) {
 			{"nok, email with angle brackets", map[string]any{"user": map[string]any{"name": "a", "subname": "b", "email": "a<x@y.zz>", "job": "x"}}, 422, "email", "has invalid format"},
 			{"nok, NUL byte", map[string]any{"user": map[string]any{"name": "a\u0000b", "subname": "b", "email": "nul@b.co", "job": "x"}}, 422, "name", "is invalid"},
 			{"nok, 256 characters", map[string]any{"user": map[string]any{"name": strings.Repeat("名", 256), "subname": "b", "email": "long@b.co", "job": "x"}}, 422, "name", "should be at most 255 character(s)"},
-			{"nok, not JSON", "{nope", 400, "", ""},
-			{"nok, no user object", map[string]any{"name": "a"}, 400, "", ""},
-			{"nok, user not an object", map[string]any{"user": "a"}, 400, "", ""},
-			{"nok, JSON array", "[1,2]", 400, "", ""},
-			{"nok, too large", `{"user":{"name":"` + strings.Repeat("a", 70<<10) + `"}}`, 413, "", ""},
+			{"nok, not JSON", "{nope", 400, "", "invalid json"},
+			{"nok, JSON array", "[1,2]", 400, "", "invalid json"},
+			{"nok, JSON null", "null", 400, "", "invalid json"},
+			{"nok, no user object", map[string]any{"name": "a"}, 422, "user", "can't be blank"},
+			{"nok, user not an object", map[string]any{"user": "a"}, 422, "user", "is invalid"},
+			{"nok, too large", `{"user":{"name":"` + strings.Repeat("a", 70<<10) + `"}}`, 413, "", "request too large"},
 		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				res := v.do("POST", "/api/users", c.body, "").expect(t, c.code)
 				if c.field != "" {
 					assertErrors(t, res, c.field, c.msg)
-				} else if res.JSON(t)["message"] == "" {
-					t.Fatalf("no message in %s", res.Body)
+				} else if got := res.JSON(t)["message"]; got != c.msg {
+					t.Fatalf("message %q, want %q", got, c.msg)
 				}
 			})
 		}
+		t.Run("nok, a wrong type hides no other field's errors", func(t *testing.T) {
+			res := v.do("POST", "/api/users", map[string]any{"user": map[string]any{"name": 7, "subname": "  ", "email": "nope"}}, "").expect(t, 422)
+			assertFieldErrors(t, res, map[string][]string{
+				"name": {"is invalid"}, "subname": {"can't be blank"}, "email": {"has invalid format"}, "job": {"can't be blank"},
+			})
+		})
 		n, err := v.st.Client.User.Query().Count(ctx())
 		if err != nil || n != 2 {
 			t.Fatalf("%d users after bad requests (%v), want 2", n, err)
@@ -99,6 +108,17 @@ func assertErrors(t *testing.T, res response, field, msg string) {
 		}
 	}
 	t.Fatalf("errors[%q] = %v, want %q (body %s)", field, errs[field], msg, res.Body)
+}
+
+// assertFieldErrors checks that the body is exactly {"errors": want}.
+func assertFieldErrors(t *testing.T, res response, want map[string][]string) {
+	t.Helper()
+	var got struct {
+		Errors map[string][]string `json:"errors"`
+	}
+	if err := json.Unmarshal(res.Body, &got); err != nil || !reflect.DeepEqual(got.Errors, want) {
+		t.Fatalf("errors %s, want %v", res.Body, want)
+	}
 }
 
 func TestUsersAPI(t *testing.T) {
@@ -144,6 +164,15 @@ func TestUsersAPI(t *testing.T) {
 				t.Fatalf("pages %v %v", page, next)
 			}
 		})
+		t.Run("ok, after=0 is from the first", func(t *testing.T) {
+			if n := len(v.do("GET", "/api/users?after=0", nil, a.Token).expect(t, 200).JSON(t)["data"].([]any)); n != 3 {
+				t.Fatalf("%d users after 0, want 3", n)
+			}
+		})
+		t.Run("nok, every bad parameter at once", func(t *testing.T) {
+			assertFieldErrors(t, v.do("GET", "/api/users?limit=0&after=-1", nil, a.Token).expect(t, 422),
+				map[string][]string{"limit": {"is invalid"}, "after": {"is invalid"}})
+		})
 		for _, q := range []string{"limit=0", "limit=201", "limit=x", "after=-1", "after=x"} {
 			t.Run("nok, "+q, func(t *testing.T) {
 				field := strings.SplitN(q, "=", 2)[0]
@@ -155,8 +184,8 @@ func TestUsersAPI(t *testing.T) {
 		}
 		t.Run("nok, no token", func(t *testing.T) {
 			res := v.do("GET", "/api/users", nil, "").expect(t, 401)
-			if res.JSON(t)["message"] == nil {
-				t.Fatalf("body %s", res.Body)
+			if res.JSON(t)["message"] != "missing token" || res.Header.Get("WWW-Authenticate") != `Bearer realm="companyapi"` {
+				t.Fatalf("%v %s", res.Header, res.Body)
 			}
 		})
 	})
@@ -175,6 +204,12 @@ func TestChangePassword(t *testing.T) {
 		assertErrors(t, put("wrong-password", "a-new-long-password").expect(t, 422), "current", "is invalid")
 		assertErrors(t, put(a.Password, "short").expect(t, 422), "new", "should be at least 12 character(s)")
 		assertErrors(t, put(a.Password, 12345678901234).expect(t, 422), "new", "is invalid")
+		assertFieldErrors(t, put(5, "short").expect(t, 422), map[string][]string{
+			"current": {"is invalid"}, "new": {"should be at least 12 character(s)"},
+		})
+		assertFieldErrors(t, put(nil, nil).expect(t, 422), map[string][]string{
+			"current": {"can't be blank"}, "new": {"can't be blank"},
+		})
 		other := v.login(a.Email, a.Password)
 		// Tokens carry whole seconds: let the change happen a second after
 		// the tokens it must end.
@@ -185,7 +220,7 @@ func TestChangePassword(t *testing.T) {
 		// Every earlier session ends; the caller carries on with the token
 		// the change returned.
 		for _, old := range []string{a.Token, other} {
-			if body := v.do("GET", "/api/users/me", nil, old).expect(t, 401).JSON(t); body["message"] != "token_revoked" {
+			if body := v.do("GET", "/api/users/me", nil, old).expect(t, 401).JSON(t); body["message"] != "token revoked" {
 				t.Fatalf("old token: %v", body)
 			}
 		}
