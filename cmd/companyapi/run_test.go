@@ -62,6 +62,7 @@ func TestCommandLine(t *testing.T) {
 		{"nok, malformed DATABASE_URL", map[string]string{"DATABASE_URL": "mysql://x"}, []string{"serve"}, 2, "DATABASE_URL"},
 		{"nok, DATABASE_URL without scheme", map[string]string{"DATABASE_URL": "companyapi.db"}, []string{"migrate"}, 2, "DATABASE_URL"},
 		{"nok, TOKEN_TTL=abc", map[string]string{"TOKEN_TTL": "abc"}, nil, 2, "TOKEN_TTL"},
+		{"nok, ADDR=nonsense", map[string]string{"ADDR": "nonsense"}, nil, 2, "ADDR"},
 		{"nok, prod without secrets", map[string]string{"APP_ENV": "prod"}, nil, 2, "JWT_SECRET"},
 		{"nok, bad SMTP_URL", map[string]string{"SMTP_URL": "http://x", "DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "x.db"), "ADDR": "127.0.0.1:0"}, nil, 2, "SMTP_URL"},
 	}

@@ -74,6 +74,9 @@ func Load(getenv func(string) string) (Config, error) {
 		errs = append(errs, &Error{Var: v, Msg: fmt.Sprintf(format, args...)})
 	}
 
+	if !validAddr(c.Addr) {
+		add("ADDR", "%q is not host:port such as :4000 or 127.0.0.1:4000", c.Addr)
+	}
 	if c.Env != Dev && c.Env != Prod {
 		add("APP_ENV", "%q is not dev or prod", c.Env)
 	}
@@ -143,6 +146,19 @@ func or(v, def string) string {
 		return def
 	}
 	return v
+}
+
+// validAddr reports whether addr is a listen address net.Listen takes,
+// checked here so that a typo exits 2 like every other setting rather than
+// failing later, at listen, with 1. The host may be empty (every
+// interface), an IP or a name; the port a number up to 65535.
+func validAddr(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || strings.ContainsAny(host, "/ ") {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
 }
 
 type adder func(v, format string, args ...any)

@@ -103,6 +103,14 @@ func TestLoadValues(t *testing.T) {
 	}
 }
 
+func TestLoadAddr(t *testing.T) {
+	for _, addr := range []string{":4000", "127.0.0.1:0", "[::1]:8080", "localhost:4000", "0.0.0.0:65535"} {
+		if c, err := config.Load(env("ADDR", addr)); err != nil || c.Addr != addr {
+			t.Errorf("ADDR=%s: %q, %v", addr, c.Addr, err)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	cases := []struct {
 		name string
@@ -119,6 +127,10 @@ func TestLoadErrors(t *testing.T) {
 		{"nok, prod without secrets", []string{"APP_ENV", "prod"}, []string{"JWT_SECRET", "SMTP_URL"}},
 		{"nok, short JWT_SECRET", []string{"JWT_SECRET", "short"}, []string{"JWT_SECRET"}},
 		{"nok, APP_ENV", []string{"APP_ENV", "staging"}, []string{"APP_ENV"}},
+		{"nok, ADDR without a port", []string{"ADDR", "nonsense"}, []string{"ADDR"}},
+		{"nok, ADDR port not a number", []string{"ADDR", "localhost:http"}, []string{"ADDR"}},
+		{"nok, ADDR port out of range", []string{"ADDR", ":70000"}, []string{"ADDR"}},
+		{"nok, ADDR a URL", []string{"ADDR", "http://localhost:4000"}, []string{"ADDR"}},
 		{"nok, several at once", []string{"TOKEN_TTL", "abc", "MIGRATE_ON_START", "maybe", "RATE_LIMIT_LOGIN", "-3", "LOG_LEVEL", "loud", "MAIL_FROM", "nobody"},
 			[]string{"LOG_LEVEL", "MAIL_FROM", "MIGRATE_ON_START", "RATE_LIMIT_LOGIN", "TOKEN_TTL"}},
 	}
