@@ -161,3 +161,17 @@ func TestChannelPanic(t *testing.T) {
 	c.heartbeat()
 	c.join(topicChat)
 }
+
+// TestAsPayloadFields: the chat service's "content" is send_msg's
+// "message" in every error reply; other fields and errors pass unchanged.
+func TestAsPayloadFields(t *testing.T) {
+	got := chat.AsError(asPayloadFields(&chat.Error{Kind: chat.KindInvalid, Fields: map[string][]string{
+		"content": {"can't be blank"}, "user": {"is not the other participant"}}}))
+	want := map[string][]string{"message": {"can't be blank"}, "user": {"is not the other participant"}}
+	if got.Kind != chat.KindInvalid || !equalFields(got.Fields, want) {
+		t.Errorf("got %+v, want fields %v", got, want)
+	}
+	if err := asPayloadFields(chat.ErrNotFound); err != chat.ErrNotFound {
+		t.Errorf("not found became %v", err)
+	}
+}

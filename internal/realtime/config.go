@@ -24,9 +24,11 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// Authenticator turns the socket's ?token= into a Session. Any error
-// refuses the connection with HTTP 403 before the upgrade, as Phoenix's
-// connect/3 returning :error does.
+// Authenticator turns the socket's token (?token=, or phoenix.js's
+// authToken) into a Session. An error refuses the connection before the
+// upgrade (connectRefusal): an unauthenticated *chat.Error with HTTP 403
+// and its message, as Phoenix's connect/3 returning :error does; a
+// chat.KindUnavailable error or a deadline with 503; anything else 500.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (Session, error)
 }

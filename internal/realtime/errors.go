@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"errors"
+	"net/http"
 
 	"github.com/companyapi/companyapi/internal/chat"
 )
@@ -42,3 +43,30 @@ func errorResponse(err error) errorReply {
 	e := chat.AsError(err)
 	return errorReply{Reason: e.Kind.String(), Errors: e.Fields}
 }
+
+// connectRefusal is the HTTP answer to a token the Authenticator did not
+// accept, in the words REST uses for the same token (api/errors.md): 403
+// and what is wrong with it (an unauthenticated *chat.Error's message:
+// "invalid token", "token expired", "token revoked"), 503 "unavailable"
+// when it could not be checked now, 500 "internal error" otherwise.
+func connectRefusal(err error) (int, string) {
+	var e *chat.Error
+	switch {
+	case errors.As(err, &e) && e.Kind == chat.KindUnauthenticated:
+		return http.StatusForbidden, e.Reason()
+	case errors.Is(err, context.DeadlineExceeded) || chat.KindOf(err) == chat.KindUnavailable:
+		return http.StatusServiceUnavailable, chat.KindUnavailable.String()
+	case errors.Is(err, errBadAuthToken) || errors.Is(err, errNoUser):
+		return http.StatusForbidden, wordInvalidToken
+	default:
+		return http.StatusInternalServerError, chat.KindInternal.String()
+	}
+}
+
+// The words of the connect refusals this package decides itself.
+const (
+	wordMissingToken = "missing token"
+	wordInvalidToken = "invalid token"
+	wordTokenExpired = "token expired"
+	wordTokenRevoked = "token revoked"
+)

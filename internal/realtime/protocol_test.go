@@ -3,6 +3,7 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,6 +118,12 @@ func TestSendMsgPayloadErrors(t *testing.T) {
 		{"nok, everything wrong", map[string]any{"conv": []int{1}, "message": map[string]any{}}, map[string][]string{
 			"user": {"can't be blank"}, "conv": {"is invalid"}, "message": {"is invalid"}}},
 		{"nok, payload is not an object", []int{1, 2}, map[string][]string{"payload": {"is invalid"}}},
+		// One name per field, whichever check finds it, and a bad id hides
+		// no error of the text.
+		{"nok, message is missing", map[string]any{"user": 2, "conv": 1}, map[string][]string{"message": {"can't be blank"}}},
+		{"nok, message is blank", map[string]any{"user": 2, "conv": 1, "message": "   "}, map[string][]string{"message": {"can't be blank"}}},
+		{"nok, message too long and conv a string", map[string]any{"user": 2, "conv": "x", "message": strings.Repeat("é", chat.MaxContentLen+1)},
+			map[string][]string{"conv": {"is invalid"}, "message": {"should be at most 4000 character(s)"}}},
 	}
 	for _, v := range vsns {
 		t.Run(v.name, func(t *testing.T) {

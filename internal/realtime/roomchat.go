@@ -3,6 +3,8 @@ package realtime
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"maps"
 	"time"
 
 	"github.com/companyapi/companyapi/internal/chat"
@@ -44,7 +46,7 @@ func (rc roomChat) handleIn(ctx context.Context, s *socket, event string, payloa
 	defer cancel()
 	m, err := rc.chat.SendMessage(ctx, in)
 	if err != nil {
-		return nil, err
+		return nil, asPayloadFields(err)
 	}
 	// SendMessage returns after the commit, so this ok acknowledges a
 	// stored message.
@@ -58,9 +60,10 @@ type messageResponse struct {
 }
 
 // decodeSendMsg reads {"user": id, "conv": id, "message": string},
-// naming every missing or mistyped field the way Ecto's changeset errors
-// do. Ids are positive integers: a RecipientID of 0 would tell the chat
-// service to skip its recipient check, so the socket never passes one.
+// naming every missing, mistyped or invalid field the way Ecto's changeset
+// errors do, all at once. Ids are positive integers: a RecipientID of 0
+// would tell the chat service to skip its recipient check, so the socket
+// never passes one.
 func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
@@ -70,11 +73,36 @@ func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
 	var in chat.SendInput
 	decodeID(m, "user", &in.RecipientID, fe)
 	decodeID(m, "conv", &in.ConversationID, fe)
-	decodeString(m, "message", &in.Content, fe)
+	decodeString(m, fieldMessage, &in.Content, fe)
+	if _, bad := fe[fieldMessage]; !bad {
+		if err := chat.ValidateContent(in.Content); err != nil {
+			for _, msg := range chat.AsError(err).Fields["content"] {
+				fe.Add(fieldMessage, msg)
+			}
+		}
+	}
 	if err := fe.Err(); err != nil {
 		return chat.SendInput{}, err
 	}
 	return in, nil
+}
+
+// fieldMessage is send_msg's name for what the chat service calls
+// "content".
+const fieldMessage = "message"
+
+// asPayloadFields names the chat service's "content" errors after the
+// payload field they are about, "message", so that a field has one name
+// in every error about it.
+func asPayloadFields(err error) error {
+	var e *chat.Error
+	if !errors.As(err, &e) || e.Fields["content"] == nil {
+		return err
+	}
+	fields := maps.Clone(e.Fields)
+	fields[fieldMessage] = append(fields[fieldMessage], fields["content"]...)
+	delete(fields, "content")
+	return &chat.Error{Kind: e.Kind, Message: e.Message, Fields: fields}
 }
 
 // decodeID decodes m[name] into dst: absent or null is "can't be blank";

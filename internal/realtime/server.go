@@ -77,19 +77,25 @@ func New(cfg Config) (*Server, error) {
 	return srv, nil
 }
 
-// ServeHTTP upgrades GET /socket/websocket?vsn=2.0.0&token=... to a
-// socket. Every refusal happens before the upgrade, as a plain HTTP
-// response with a JSON body {"message": ...}: 403 is how Phoenix refuses a
-// connect. After a successful upgrade it returns at once; the socket lives
-// on until it closes or Shutdown closes it.
+// ServeHTTP upgrades GET /socket/websocket?vsn=2.0.0&token=... (or the
+// token in Sec-WebSocket-Protocol: see requestToken) to a socket. Every
+// refusal happens before the upgrade, as a plain HTTP response with a JSON
+// body {"message": ...}: 403 is how Phoenix refuses a connect. After a
+// successful upgrade it returns at once; the socket lives on until it
+// closes or Shutdown closes it.
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet {
-		w.Header().Set("Allow", http.MethodGet)
+		// As Echo's router answers in front of this handler.
+		w.Header().Set("Allow", "OPTIONS, GET")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		writeJSONError(w, http.StatusMethodNotAllowed, "method not allowed")
 		return
 	}
 	if !srv.enter() {
-		writeJSONError(w, http.StatusServiceUnavailable, "server shutting down")
+		writeJSONError(w, http.StatusServiceUnavailable, chat.KindUnavailable.String())
 		return
 	}
 	defer srv.wg.Done()
@@ -104,30 +110,38 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, "unsupported vsn")
 		return
 	}
-	token := q.Get("token")
-	if token == "" {
-		writeJSONError(w, http.StatusForbidden, "missing token")
+	token, err := requestToken(r)
+	if err == nil && token == "" {
+		writeJSONError(w, http.StatusForbidden, wordMissingToken)
 		return
 	}
-	sess, err := srv.cfg.Auth.Authenticate(r.Context(), token)
+	var sess Session
+	if err == nil {
+		sess, err = srv.cfg.Auth.Authenticate(r.Context(), token)
+	}
 	if err == nil && sess.UserID <= 0 {
 		srv.log.Error("realtime: Authenticate returned no user", "user", sess.UserID)
 		err = errNoUser
 	}
 	if err != nil {
 		srv.log.Debug("realtime: refused token", "err", err)
-		writeJSONError(w, http.StatusForbidden, "invalid token")
+		status, word := connectRefusal(err)
+		writeJSONError(w, status, word)
 		return
 	}
 	var expires int64
 	if !sess.ExpiresAt.IsZero() {
 		expires = max(sess.ExpiresAt.UnixMilli(), 1) // 0 would mean never
 	}
-	if expiredAt(expires, srv.cfg.now()) || srv.loggedOut(sess.UserID, sess.TokenID) {
-		// Expired within the authenticator's clock-skew leeway, or logged
-		// out and not yet seen as revoked by the authenticator: the socket
-		// would be closed at once.
-		writeJSONError(w, http.StatusForbidden, "invalid token")
+	// Expired within the authenticator's clock-skew leeway, or logged out
+	// and not yet seen as revoked by the authenticator: the socket would be
+	// closed at once.
+	if expiredAt(expires, srv.cfg.now()) {
+		writeJSONError(w, http.StatusForbidden, wordTokenExpired)
+		return
+	}
+	if srv.loggedOut(sess.UserID, sess.TokenID) {
+		writeJSONError(w, http.StatusForbidden, wordTokenRevoked)
 		return
 	}
 	// After the checks above, so that a browser's plain GET learns what is
@@ -140,6 +154,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the origin is checked above, with our rules
 		CompressionMode:    websocket.CompressionDisabled,
+		Subprotocols:       subprotocols, // "phoenix", which authToken clients expect back
 	})
 	if err != nil {
 		// checkHandshake has ruled out every refusal Accept would answer
