@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/companyapi/companyapi/internal/apitest"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
 
@@ -32,6 +33,10 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// client checks every answer against api/openapi.yaml: an answer the
+// document does not describe is the request's error.
+var client = &http.Client{Transport: apitest.Transport(nil)}
 
 func envFunc(kv map[string]string) func(string) string {
 	return func(k string) string { return kv[k] }
@@ -165,7 +170,7 @@ func startServer(t *testing.T, env map[string]string) (string, func() error) {
 func TestServe(t *testing.T) {
 	base, stop := startServer(t, sqliteEnv(t))
 	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/sent_mails": 200} {
-		res, err := http.Get(base + path)
+		res, err := client.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -177,7 +182,7 @@ func TestServe(t *testing.T) {
 	if err := stop(); err != nil {
 		t.Fatalf("shutdown: %v", err)
 	}
-	if _, err := http.Get(base + "/healthz"); err == nil {
+	if _, err := client.Get(base + "/healthz"); err == nil {
 		t.Fatal("still serving after shutdown")
 	}
 }
@@ -189,7 +194,7 @@ func TestServeProdHasNoMailbox(t *testing.T) {
 	env["SMTP_URL"] = "smtp://127.0.0.1:2525?tls=none"
 	base, stop := startServer(t, env)
 	defer stop()
-	res, err := http.Get(base + "/sent_mails")
+	res, err := client.Get(base + "/sent_mails")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"io"
 	"net"
-	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -75,7 +74,7 @@ func TestRegistrationMailsThroughSMTP(t *testing.T) {
 	defer stop()
 
 	post := func(path, body string) (int, []byte) {
-		res, err := http.Post(base+path, "application/json", strings.NewReader(body))
+		res, err := client.Post(base+path, "application/json", strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
 		}

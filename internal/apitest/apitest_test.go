@@ -1,6 +1,7 @@
 package apitest
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -42,5 +43,33 @@ func TestCheck(t *testing.T) {
 				t.Fatalf("Check: %v, want ok=%v", err, c.ok)
 			}
 		})
+	}
+}
+
+// TestTransport: through Transport, an undocumented answer is the
+// request's error and a documented one arrives whole.
+func TestTransport(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.URL.Path == "/healthz" {
+			_, _ = w.Write([]byte(`{"status":"ok"}`))
+			return
+		}
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = w.Write([]byte(`{"message":"teapot"}`))
+	}))
+	defer srv.Close()
+	c := &http.Client{Transport: Transport(nil)}
+	res, err := c.Get(srv.URL + "/healthz")
+	if err != nil {
+		t.Fatalf("documented answer refused: %v", err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if string(body) != `{"status":"ok"}` {
+		t.Fatalf("body %q", body)
+	}
+	if _, err := c.Get(srv.URL + "/api/users/me"); err == nil {
+		t.Fatal("an undocumented 418 went through")
 	}
 }

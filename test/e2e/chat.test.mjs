@@ -3,9 +3,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join as pathJoin, resolve } from "node:path";
+import { promisify } from "node:util";
+import { execFile } from "node:child_process";
 import { Socket } from "phoenix";
 import WebSocket from "ws";
 
@@ -67,8 +69,11 @@ async function newUser(name) {
   return { id: reg.body.id, token: login.body.data.token };
 }
 
-function connect(token) {
-  const socket = new Socket(base.replace("http", "ws") + "/socket", { params: { token }, transport: WebSocket, reconnectAfterMs: () => 100000 });
+// connect opens a socket with the token in the query string, or with
+// phoenix.js's authToken (the token in Sec-WebSocket-Protocol).
+function connect(token, { authToken = false } = {}) {
+  const auth = authToken ? { authToken: token } : { params: { token } };
+  const socket = new Socket(base.replace("http", "ws") + "/socket", { ...auth, transport: WebSocket, reconnectAfterMs: () => 100000 });
   socket.connect();
   return socket;
 }
@@ -131,7 +136,7 @@ test("two users chat over room:chat with phoenix.js", async () => {
   // Refusals come back as error replies in REST's wording.
   const blank = await push(annChan, "send_msg", { user: bob.id, conv: convId, message: "   " });
   assert.equal(blank.status, "error");
-  assert.deepEqual(blank.response.errors, { content: ["can't be blank"] });
+  assert.deepEqual(blank.response.errors, { message: ["can't be blank"] });
   const wrongType = await push(annChan, "send_msg", { user: bob.id, conv: "x", message: "hi" });
   assert.equal(wrongType.status, "error");
   assert.ok(wrongType.response.errors.conv, JSON.stringify(wrongType.response));
@@ -144,6 +149,83 @@ test("two users chat over room:chat with phoenix.js", async () => {
   annSocket.disconnect();
   bobSocket.disconnect();
 });
+
+test("two users chat with authToken: the token never in the URL", async () => {
+  const ann = await newUser("anna");
+  const bob = await newUser("bobby");
+  const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
+  assert.equal(conv.status, 201);
+  const convId = conv.body.data.id;
+
+  const annSocket = connect(ann.token, { authToken: true });
+  const bobSocket = connect(bob.token, { authToken: true });
+  assert.ok(!annSocket.endPointURL().includes(ann.token), annSocket.endPointURL());
+  const annChan = await join(annSocket);
+  const bobChan = await join(bobSocket);
+  assert.equal(annSocket.conn.protocol, "phoenix", "the server answers with the phoenix subprotocol");
+
+  const bobGets = nextPush(bobChan, "receive_msg");
+  const sent = await push(annChan, "send_msg", { user: bob.id, conv: convId, message: "sent with authToken" });
+  assert.equal(sent.status, "ok");
+  const got = await bobGets;
+  assert.deepEqual(got.message, sent.response.message);
+  assert.equal(got.message.sender_id, ann.id, "the socket is the token's user's");
+
+  const annGets = nextPush(annChan, "receive_msg");
+  const reply = await push(bobChan, "send_msg", { user: ann.id, conv: convId, message: "and answered" });
+  assert.equal(reply.status, "ok");
+  assert.equal((await annGets).message.content, "and answered");
+
+  const history = await api("GET", `/api/conversations/${convId}/messages?after=0`, null, bob.token);
+  assert.deepEqual(history.body.data.map((m) => m.content), ["sent with authToken", "and answered"]);
+  annSocket.disconnect();
+  bobSocket.disconnect();
+});
+
+test("a bad authToken is read and refused: 403 invalid token, not missing token", async () => {
+  const answer = await new Promise((ok) => {
+    const ws = new WebSocket(base.replace("http", "ws") + "/socket/websocket?vsn=2.0.0",
+      ["phoenix", "base64url.bearer.phx." + btoa("nope").replace(/=/g, "")]);
+    ws.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (d) => { body += d; });
+      res.on("end", () => ok({ status: res.statusCode, body: JSON.parse(body) }));
+    });
+    ws.on("open", () => ok("open"));
+    ws.on("error", () => {});
+  });
+  assert.deepEqual(answer, { status: 403, body: { message: "invalid token" } });
+});
+
+// The Node examples of README.md and api/channels.md, run as written
+// (the server's address put in for localhost:4000) with the walk-through's
+// TOKEN, BOB and CONV.
+for (const doc of ["README.md", "api/channels.md"]) {
+  test(`the Node example of ${doc} runs as written`, async () => {
+    const text = readFileSync(resolve(import.meta.dirname, "../..", doc), "utf8");
+    const after = text.split("test/e2e runs this block")[1];
+    assert.ok(after, `${doc} marks no block for test/e2e`);
+    const code = after.split("```js\n")[1].split("```")[0].replaceAll("ws://localhost:4000", base.replace("http", "ws"));
+    const ann = await newUser(`doc${doc.length}a`);
+    const bob = await newUser(`doc${doc.length}b`);
+    const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
+    // Inside test/e2e so that "phoenix" and "ws" resolve to its node_modules.
+    const tmp = mkdtempSync(pathJoin(import.meta.dirname, ".doc-example-"));
+    try {
+      writeFileSync(pathJoin(tmp, "chat.mjs"), code);
+      const { stdout } = await promisify(execFile)(process.execPath, [pathJoin(tmp, "chat.mjs")], {
+        env: { ...process.env, TOKEN: ann.token, BOB: String(bob.id), CONV: String(conv.body.data.id) },
+        timeout: 15000,
+      });
+      const id = Number(stdout.match(/stored (\d+)/)?.[1]);
+      assert.ok(id > 0, `no "stored <id>" in: ${stdout}`);
+      const history = await api("GET", `/api/conversations/${conv.body.data.id}/messages?after=0`, null, bob.token);
+      assert.deepEqual(history.body.data.map((m) => m.id), [id]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+}
 
 test("a third user cannot post into the conversation", async () => {
   const a = await newUser("carol");
