@@ -12,6 +12,7 @@
 //
 //	config.go    Config, the Authenticator (Session) and Sender it depends on
 //	server.go    Server: upgrade (ServeHTTP) and Shutdown
+//	token.go     the token of an upgrade: phoenix.js's authToken or ?token=
 //	handshake.go JSON refusals of requests that are no WebSocket handshake
 //	origin.go    which browser origins may open a socket
 //	hijack.go    smaller buffers for hijacked connections
@@ -20,7 +21,7 @@
 //	outbound.go  the bounded outbound queue and its on-demand writer
 //	router.go    Phoenix's socket-level events: heartbeat, join, leave
 //	roomchat.go  the seed's "room:chat" channel
-//	errors.go    errors to phx_reply error responses, in one function
+//	errors.go    errors to phx_reply error responses and connect refusals
 //	hub.go       user id -> joined channels and live sockets, sharded
 //	broker.go    the Broker interface, Envelope and the in-process broker
 //	publish.go   chat.Publisher: PublishMessage and delivery to sockets
