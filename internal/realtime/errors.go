@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"context"
 	"errors"
 
 	"github.com/companyapi/companyapi/internal/chat"
@@ -33,11 +32,6 @@ func errorResponse(err error) errorReply {
 	var pe protocolError
 	if errors.As(err, &pe) {
 		return errorReply{Reason: string(pe)}
-	}
-	// A call cut short by SendTimeout may still commit; "unavailable" tells
-	// the client to check the history rather than assume failure.
-	if errors.Is(err, context.DeadlineExceeded) {
-		return errorReply{Reason: chat.KindUnavailable.String()}
 	}
 	e := chat.AsError(err)
 	return errorReply{Reason: e.Kind.String(), Errors: e.Fields}

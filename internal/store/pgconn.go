@@ -253,19 +253,41 @@ func (s *pgStmt) Query(args []driver.Value) (driver.Rows, error) {
 	return s.inner.Query(args)
 }
 
+// ExecContext runs the statement; pq's COPY statements have no context
+// variant, and get the watcher all the same.
 func (s *pgStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	done := s.c.watch(ctx)
-	res, err := s.inner.(driver.StmtExecContext).ExecContext(ctx, args)
+	var res driver.Result
+	var err error
+	if sc, ok := s.inner.(driver.StmtExecContext); ok {
+		res, err = sc.ExecContext(ctx, args)
+	} else {
+		res, err = s.Exec(values(args))
+	}
 	return res, done(err)
 }
 
 func (s *pgStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	done := s.c.watch(ctx)
-	rows, err := s.inner.(driver.StmtQueryContext).QueryContext(ctx, args)
+	var rows driver.Rows
+	var err error
+	if sc, ok := s.inner.(driver.StmtQueryContext); ok {
+		rows, err = sc.QueryContext(ctx, args)
+	} else {
+		rows, err = s.Query(values(args))
+	}
 	if err != nil {
 		return nil, done(err)
 	}
 	return &pgRows{inner: rows, done: done}, nil
+}
+
+func values(args []driver.NamedValue) []driver.Value {
+	v := make([]driver.Value, len(args))
+	for i, a := range args {
+		v[i] = a.Value
+	}
+	return v
 }
 
 // pgTx disarms its connection's watcher when it ends.
