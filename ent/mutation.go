@@ -1128,6 +1128,7 @@ type MessageMutation struct {
 	id                  *int
 	content             *string
 	date                *time.Time
+	client_id           *string
 	clearedFields       map[string]struct{}
 	sender              *int
 	clearedsender       bool
@@ -1380,6 +1381,55 @@ func (m *MessageMutation) ResetConversationID() {
 	m.conversation = nil
 }
 
+// SetClientID sets the "client_id" field.
+func (m *MessageMutation) SetClientID(s string) {
+	m.client_id = &s
+}
+
+// ClientID returns the value of the "client_id" field in the mutation.
+func (m *MessageMutation) ClientID() (r string, exists bool) {
+	v := m.client_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientID returns the old "client_id" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldClientID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientID: %w", err)
+	}
+	return oldValue.ClientID, nil
+}
+
+// ClearClientID clears the value of the "client_id" field.
+func (m *MessageMutation) ClearClientID() {
+	m.client_id = nil
+	m.clearedFields[message.FieldClientID] = struct{}{}
+}
+
+// ClientIDCleared returns if the "client_id" field was cleared in this mutation.
+func (m *MessageMutation) ClientIDCleared() bool {
+	_, ok := m.clearedFields[message.FieldClientID]
+	return ok
+}
+
+// ResetClientID resets all changes to the "client_id" field.
+func (m *MessageMutation) ResetClientID() {
+	m.client_id = nil
+	delete(m.clearedFields, message.FieldClientID)
+}
+
 // ClearSender clears the "sender" edge to the User entity.
 func (m *MessageMutation) ClearSender() {
 	m.clearedsender = true
@@ -1468,7 +1518,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 5)
 	if m.content != nil {
 		fields = append(fields, message.FieldContent)
 	}
@@ -1480,6 +1530,9 @@ func (m *MessageMutation) Fields() []string {
 	}
 	if m.conversation != nil {
 		fields = append(fields, message.FieldConversationID)
+	}
+	if m.client_id != nil {
+		fields = append(fields, message.FieldClientID)
 	}
 	return fields
 }
@@ -1497,6 +1550,8 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.SenderID()
 	case message.FieldConversationID:
 		return m.ConversationID()
+	case message.FieldClientID:
+		return m.ClientID()
 	}
 	return nil, false
 }
@@ -1514,6 +1569,8 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSenderID(ctx)
 	case message.FieldConversationID:
 		return m.OldConversationID(ctx)
+	case message.FieldClientID:
+		return m.OldClientID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Message field %s", name)
 }
@@ -1551,6 +1608,13 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetConversationID(v)
 		return nil
+	case message.FieldClientID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
 }
@@ -1583,7 +1647,11 @@ func (m *MessageMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *MessageMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(message.FieldClientID) {
+		fields = append(fields, message.FieldClientID)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -1596,6 +1664,11 @@ func (m *MessageMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *MessageMutation) ClearField(name string) error {
+	switch name {
+	case message.FieldClientID:
+		m.ClearClientID()
+		return nil
+	}
 	return fmt.Errorf("unknown Message nullable field %s", name)
 }
 
@@ -1614,6 +1687,9 @@ func (m *MessageMutation) ResetField(name string) error {
 		return nil
 	case message.FieldConversationID:
 		m.ResetConversationID()
+		return nil
+	case message.FieldClientID:
+		m.ResetClientID()
 		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)

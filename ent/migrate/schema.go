@@ -64,6 +64,7 @@ var (
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "content", Type: field.TypeString, Size: 4000},
 		{Name: "date", Type: field.TypeTime},
+		{Name: "client_id", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "sender_id", Type: field.TypeInt},
 	}
@@ -75,13 +76,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "messages_conversations_messages",
-				Columns:    []*schema.Column{MessagesColumns[3]},
+				Columns:    []*schema.Column{MessagesColumns[4]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "messages_users_messages",
-				Columns:    []*schema.Column{MessagesColumns[4]},
+				Columns:    []*schema.Column{MessagesColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -90,12 +91,12 @@ var (
 			{
 				Name:    "message_conversation_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[3], MessagesColumns[0]},
+				Columns: []*schema.Column{MessagesColumns[4], MessagesColumns[0]},
 			},
 			{
-				Name:    "message_sender_id",
-				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[4]},
+				Name:    "message_sender_id_client_id",
+				Unique:  true,
+				Columns: []*schema.Column{MessagesColumns[5], MessagesColumns[3]},
 			},
 		},
 	}

@@ -65,6 +65,10 @@ func init() {
 	messageDescDate := messageFields[1].Descriptor()
 	// message.DefaultDate holds the default value on creation for the date field.
 	message.DefaultDate = messageDescDate.Default.(func() time.Time)
+	// messageDescClientID is the schema descriptor for client_id field.
+	messageDescClientID := messageFields[4].Descriptor()
+	// message.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	message.ClientIDValidator = messageDescClientID.Validators[0].(func(string) error)
 	revokedtokenFields := schema.RevokedToken{}.Fields()
 	_ = revokedtokenFields
 	// revokedtokenDescJti is the schema descriptor for jti field.

@@ -46,22 +46,30 @@ type Config struct {
 	Writers int
 	// MaxBatch caps how many messages one transaction commits.
 	MaxBatch int
-	Now      func() time.Time
+	// SendTimeout bounds a send: a message the store has not confirmed by
+	// then is answered ErrUnavailable. Default 10 s.
+	SendTimeout time.Duration
+	Now         func() time.Time
 }
+
+// DefaultSendTimeout is Config.SendTimeout's default.
+const DefaultSendTimeout = 10 * time.Second
 
 // Service implements the chat rules over an Ent client.
 type Service struct {
-	client   *ent.Client
-	hasher   PasswordHasher
-	mailer   WelcomeMailer
-	pub      Publisher
-	log      *slog.Logger
-	genPass  func() (string, error)
-	now      func() time.Time
-	convs    *participantCache
-	writer   *batchWriter
-	pg       *pgBatch
-	isSQLite bool
+	client  *ent.Client
+	hasher  PasswordHasher
+	mailer  WelcomeMailer
+	pub     Publisher
+	log     *slog.Logger
+	genPass func() (string, error)
+	now     func() time.Time
+	convs   *participantCache
+	writer  *batchWriter
+	// sendTimeout bounds SendMessage (Config.SendTimeout).
+	sendTimeout time.Duration
+	pg          *pgBatch
+	isSQLite    bool
 	// principalSQL is principalQuery with this dialect's placeholders.
 	principalSQL string
 }
@@ -86,16 +94,20 @@ func New(cfg Config) (*Service, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256
 	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = DefaultSendTimeout
+	}
 	s := &Service{
-		client:   cfg.Client,
-		hasher:   cfg.Hasher,
-		mailer:   cfg.Mailer,
-		pub:      cfg.Publisher,
-		log:      cfg.Logger,
-		genPass:  cfg.GeneratePassword,
-		now:      cfg.Now,
-		convs:    newParticipantCache(100_000),
-		isSQLite: cfg.Dialect == "sqlite",
+		client:      cfg.Client,
+		hasher:      cfg.Hasher,
+		mailer:      cfg.Mailer,
+		pub:         cfg.Publisher,
+		log:         cfg.Logger,
+		genPass:     cfg.GeneratePassword,
+		now:         cfg.Now,
+		convs:       newParticipantCache(100_000),
+		sendTimeout: cfg.SendTimeout,
+		isSQLite:    cfg.Dialect == "sqlite",
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
 	if s.isSQLite {

@@ -18,7 +18,7 @@ func (s *server) createMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	content := o.str("content")
+	content, clientID := o.str("content"), o.str("client_id")
 	if err := o.err(); err != nil {
 		return err
 	}
@@ -26,9 +26,14 @@ func (s *server) createMessage(c echo.Context) error {
 		SenderID:       auth.Current(c).User.ID,
 		ConversationID: convID,
 		Content:        content,
+		ClientID:       clientID,
 	})
 	if err != nil {
 		return err
+	}
+	if m.Repeat {
+		// A retry of a send that was stored: the stored message, no new one.
+		return c.JSON(http.StatusOK, dataBody{Data: m})
 	}
 	return c.JSON(http.StatusCreated, dataBody{Data: m})
 }

@@ -57,7 +57,8 @@ type messageResponse struct {
 	Message chat.Message `json:"message"`
 }
 
-// decodeSendMsg reads {"user": id, "conv": id, "message": string},
+// decodeSendMsg reads {"user": id, "conv": id, "message": string,
+// "client_id": optional string},
 // naming every missing or mistyped field the way Ecto's changeset errors
 // do. Ids are positive integers: a RecipientID of 0 would tell the chat
 // service to skip its recipient check, so the socket never passes one.
@@ -71,6 +72,9 @@ func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
 	decodeID(m, "user", &in.RecipientID, fe)
 	decodeID(m, "conv", &in.ConversationID, fe)
 	decodeString(m, "message", &in.Content, fe)
+	if raw, ok := m["client_id"]; ok && string(raw) != jsonNull {
+		decodeString(m, "client_id", &in.ClientID, fe)
+	}
 	if err := fe.Err(); err != nil {
 		return chat.SendInput{}, err
 	}
