@@ -16,7 +16,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/companyapi/companyapi/ent/conversation"
+	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/user"
 
@@ -30,8 +32,12 @@ type Client struct {
 	Schema *migrate.Schema
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
+	// DevMail is the client for interacting with the DevMail builders.
+	DevMail *DevMailClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// OutboxMail is the client for interacting with the OutboxMail builders.
+	OutboxMail *OutboxMailClient
 	// RevokedToken is the client for interacting with the RevokedToken builders.
 	RevokedToken *RevokedTokenClient
 	// User is the client for interacting with the User builders.
@@ -48,7 +54,9 @@ func NewClient(opts ...Option) *Client {
 func (c *Client) init() {
 	c.Schema = migrate.NewSchema(c.driver)
 	c.Conversation = NewConversationClient(c.config)
+	c.DevMail = NewDevMailClient(c.config)
 	c.Message = NewMessageClient(c.config)
+	c.OutboxMail = NewOutboxMailClient(c.config)
 	c.RevokedToken = NewRevokedTokenClient(c.config)
 	c.User = NewUserClient(c.config)
 }
@@ -144,7 +152,9 @@ func (c *Client) Tx(ctx context.Context) (*Tx, error) {
 		ctx:          ctx,
 		config:       cfg,
 		Conversation: NewConversationClient(cfg),
+		DevMail:      NewDevMailClient(cfg),
 		Message:      NewMessageClient(cfg),
+		OutboxMail:   NewOutboxMailClient(cfg),
 		RevokedToken: NewRevokedTokenClient(cfg),
 		User:         NewUserClient(cfg),
 	}, nil
@@ -167,7 +177,9 @@ func (c *Client) BeginTx(ctx context.Context, opts *sql.TxOptions) (*Tx, error) 
 		ctx:          ctx,
 		config:       cfg,
 		Conversation: NewConversationClient(cfg),
+		DevMail:      NewDevMailClient(cfg),
 		Message:      NewMessageClient(cfg),
+		OutboxMail:   NewOutboxMailClient(cfg),
 		RevokedToken: NewRevokedTokenClient(cfg),
 		User:         NewUserClient(cfg),
 	}, nil
@@ -198,19 +210,21 @@ func (c *Client) Close() error {
 // Use adds the mutation hooks to all the entity clients.
 // In order to add hooks to a specific client, call: `client.Node.Use(...)`.
 func (c *Client) Use(hooks ...Hook) {
-	c.Conversation.Use(hooks...)
-	c.Message.Use(hooks...)
-	c.RevokedToken.Use(hooks...)
-	c.User.Use(hooks...)
+	for _, n := range []interface{ Use(...Hook) }{
+		c.Conversation, c.DevMail, c.Message, c.OutboxMail, c.RevokedToken, c.User,
+	} {
+		n.Use(hooks...)
+	}
 }
 
 // Intercept adds the query interceptors to all the entity clients.
 // In order to add interceptors to a specific client, call: `client.Node.Intercept(...)`.
 func (c *Client) Intercept(interceptors ...Interceptor) {
-	c.Conversation.Intercept(interceptors...)
-	c.Message.Intercept(interceptors...)
-	c.RevokedToken.Intercept(interceptors...)
-	c.User.Intercept(interceptors...)
+	for _, n := range []interface{ Intercept(...Interceptor) }{
+		c.Conversation, c.DevMail, c.Message, c.OutboxMail, c.RevokedToken, c.User,
+	} {
+		n.Intercept(interceptors...)
+	}
 }
 
 // Mutate implements the ent.Mutator interface.
@@ -218,8 +232,12 @@ func (c *Client) Mutate(ctx context.Context, m Mutation) (Value, error) {
 	switch m := m.(type) {
 	case *ConversationMutation:
 		return c.Conversation.mutate(ctx, m)
+	case *DevMailMutation:
+		return c.DevMail.mutate(ctx, m)
 	case *MessageMutation:
 		return c.Message.mutate(ctx, m)
+	case *OutboxMailMutation:
+		return c.OutboxMail.mutate(ctx, m)
 	case *RevokedTokenMutation:
 		return c.RevokedToken.mutate(ctx, m)
 	case *UserMutation:
@@ -411,6 +429,139 @@ func (c *ConversationClient) mutate(ctx context.Context, m *ConversationMutation
 	}
 }
 
+// DevMailClient is a client for the DevMail schema.
+type DevMailClient struct {
+	config
+}
+
+// NewDevMailClient returns a client for the DevMail from the given config.
+func NewDevMailClient(c config) *DevMailClient {
+	return &DevMailClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `devmail.Hooks(f(g(h())))`.
+func (c *DevMailClient) Use(hooks ...Hook) {
+	c.hooks.DevMail = append(c.hooks.DevMail, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `devmail.Intercept(f(g(h())))`.
+func (c *DevMailClient) Intercept(interceptors ...Interceptor) {
+	c.inters.DevMail = append(c.inters.DevMail, interceptors...)
+}
+
+// Create returns a builder for creating a DevMail entity.
+func (c *DevMailClient) Create() *DevMailCreate {
+	mutation := newDevMailMutation(c.config, OpCreate)
+	return &DevMailCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of DevMail entities.
+func (c *DevMailClient) CreateBulk(builders ...*DevMailCreate) *DevMailCreateBulk {
+	return &DevMailCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *DevMailClient) MapCreateBulk(slice any, setFunc func(*DevMailCreate, int)) *DevMailCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &DevMailCreateBulk{err: fmt.Errorf("calling to DevMailClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*DevMailCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &DevMailCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for DevMail.
+func (c *DevMailClient) Update() *DevMailUpdate {
+	mutation := newDevMailMutation(c.config, OpUpdate)
+	return &DevMailUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *DevMailClient) UpdateOne(_m *DevMail) *DevMailUpdateOne {
+	mutation := newDevMailMutation(c.config, OpUpdateOne, withDevMail(_m))
+	return &DevMailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *DevMailClient) UpdateOneID(id int) *DevMailUpdateOne {
+	mutation := newDevMailMutation(c.config, OpUpdateOne, withDevMailID(id))
+	return &DevMailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for DevMail.
+func (c *DevMailClient) Delete() *DevMailDelete {
+	mutation := newDevMailMutation(c.config, OpDelete)
+	return &DevMailDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *DevMailClient) DeleteOne(_m *DevMail) *DevMailDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *DevMailClient) DeleteOneID(id int) *DevMailDeleteOne {
+	builder := c.Delete().Where(devmail.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &DevMailDeleteOne{builder}
+}
+
+// Query returns a query builder for DevMail.
+func (c *DevMailClient) Query() *DevMailQuery {
+	return &DevMailQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeDevMail},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a DevMail entity by its id.
+func (c *DevMailClient) Get(ctx context.Context, id int) (*DevMail, error) {
+	return c.Query().Where(devmail.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *DevMailClient) GetX(ctx context.Context, id int) *DevMail {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// Hooks returns the client hooks.
+func (c *DevMailClient) Hooks() []Hook {
+	return c.hooks.DevMail
+}
+
+// Interceptors returns the client interceptors.
+func (c *DevMailClient) Interceptors() []Interceptor {
+	return c.inters.DevMail
+}
+
+func (c *DevMailClient) mutate(ctx context.Context, m *DevMailMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&DevMailCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&DevMailUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&DevMailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&DevMailDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown DevMail mutation op: %q", m.Op())
+	}
+}
+
 // MessageClient is a client for the Message schema.
 type MessageClient struct {
 	config
@@ -573,6 +724,155 @@ func (c *MessageClient) mutate(ctx context.Context, m *MessageMutation) (Value, 
 		return (&MessageDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
 	default:
 		return nil, fmt.Errorf("ent: unknown Message mutation op: %q", m.Op())
+	}
+}
+
+// OutboxMailClient is a client for the OutboxMail schema.
+type OutboxMailClient struct {
+	config
+}
+
+// NewOutboxMailClient returns a client for the OutboxMail from the given config.
+func NewOutboxMailClient(c config) *OutboxMailClient {
+	return &OutboxMailClient{config: c}
+}
+
+// Use adds a list of mutation hooks to the hooks stack.
+// A call to `Use(f, g, h)` equals to `outboxmail.Hooks(f(g(h())))`.
+func (c *OutboxMailClient) Use(hooks ...Hook) {
+	c.hooks.OutboxMail = append(c.hooks.OutboxMail, hooks...)
+}
+
+// Intercept adds a list of query interceptors to the interceptors stack.
+// A call to `Intercept(f, g, h)` equals to `outboxmail.Intercept(f(g(h())))`.
+func (c *OutboxMailClient) Intercept(interceptors ...Interceptor) {
+	c.inters.OutboxMail = append(c.inters.OutboxMail, interceptors...)
+}
+
+// Create returns a builder for creating a OutboxMail entity.
+func (c *OutboxMailClient) Create() *OutboxMailCreate {
+	mutation := newOutboxMailMutation(c.config, OpCreate)
+	return &OutboxMailCreate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// CreateBulk returns a builder for creating a bulk of OutboxMail entities.
+func (c *OutboxMailClient) CreateBulk(builders ...*OutboxMailCreate) *OutboxMailCreateBulk {
+	return &OutboxMailCreateBulk{config: c.config, builders: builders}
+}
+
+// MapCreateBulk creates a bulk creation builder from the given slice. For each item in the slice, the function creates
+// a builder and applies setFunc on it.
+func (c *OutboxMailClient) MapCreateBulk(slice any, setFunc func(*OutboxMailCreate, int)) *OutboxMailCreateBulk {
+	rv := reflect.ValueOf(slice)
+	if rv.Kind() != reflect.Slice {
+		return &OutboxMailCreateBulk{err: fmt.Errorf("calling to OutboxMailClient.MapCreateBulk with wrong type %T, need slice", slice)}
+	}
+	builders := make([]*OutboxMailCreate, rv.Len())
+	for i := 0; i < rv.Len(); i++ {
+		builders[i] = c.Create()
+		setFunc(builders[i], i)
+	}
+	return &OutboxMailCreateBulk{config: c.config, builders: builders}
+}
+
+// Update returns an update builder for OutboxMail.
+func (c *OutboxMailClient) Update() *OutboxMailUpdate {
+	mutation := newOutboxMailMutation(c.config, OpUpdate)
+	return &OutboxMailUpdate{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOne returns an update builder for the given entity.
+func (c *OutboxMailClient) UpdateOne(_m *OutboxMail) *OutboxMailUpdateOne {
+	mutation := newOutboxMailMutation(c.config, OpUpdateOne, withOutboxMail(_m))
+	return &OutboxMailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// UpdateOneID returns an update builder for the given id.
+func (c *OutboxMailClient) UpdateOneID(id int) *OutboxMailUpdateOne {
+	mutation := newOutboxMailMutation(c.config, OpUpdateOne, withOutboxMailID(id))
+	return &OutboxMailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// Delete returns a delete builder for OutboxMail.
+func (c *OutboxMailClient) Delete() *OutboxMailDelete {
+	mutation := newOutboxMailMutation(c.config, OpDelete)
+	return &OutboxMailDelete{config: c.config, hooks: c.Hooks(), mutation: mutation}
+}
+
+// DeleteOne returns a builder for deleting the given entity.
+func (c *OutboxMailClient) DeleteOne(_m *OutboxMail) *OutboxMailDeleteOne {
+	return c.DeleteOneID(_m.ID)
+}
+
+// DeleteOneID returns a builder for deleting the given entity by its id.
+func (c *OutboxMailClient) DeleteOneID(id int) *OutboxMailDeleteOne {
+	builder := c.Delete().Where(outboxmail.ID(id))
+	builder.mutation.id = &id
+	builder.mutation.op = OpDeleteOne
+	return &OutboxMailDeleteOne{builder}
+}
+
+// Query returns a query builder for OutboxMail.
+func (c *OutboxMailClient) Query() *OutboxMailQuery {
+	return &OutboxMailQuery{
+		config: c.config,
+		ctx:    &QueryContext{Type: TypeOutboxMail},
+		inters: c.Interceptors(),
+	}
+}
+
+// Get returns a OutboxMail entity by its id.
+func (c *OutboxMailClient) Get(ctx context.Context, id int) (*OutboxMail, error) {
+	return c.Query().Where(outboxmail.ID(id)).Only(ctx)
+}
+
+// GetX is like Get, but panics if an error occurs.
+func (c *OutboxMailClient) GetX(ctx context.Context, id int) *OutboxMail {
+	obj, err := c.Get(ctx, id)
+	if err != nil {
+		panic(err)
+	}
+	return obj
+}
+
+// QueryUser queries the user edge of a OutboxMail.
+func (c *OutboxMailClient) QueryUser(_m *OutboxMail) *UserQuery {
+	query := (&UserClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(outboxmail.Table, outboxmail.FieldID, id),
+			sqlgraph.To(user.Table, user.FieldID),
+			sqlgraph.Edge(sqlgraph.M2O, true, outboxmail.UserTable, outboxmail.UserColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
+// Hooks returns the client hooks.
+func (c *OutboxMailClient) Hooks() []Hook {
+	return c.hooks.OutboxMail
+}
+
+// Interceptors returns the client interceptors.
+func (c *OutboxMailClient) Interceptors() []Interceptor {
+	return c.inters.OutboxMail
+}
+
+func (c *OutboxMailClient) mutate(ctx context.Context, m *OutboxMailMutation) (Value, error) {
+	switch m.Op() {
+	case OpCreate:
+		return (&OutboxMailCreate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdate:
+		return (&OutboxMailUpdate{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpUpdateOne:
+		return (&OutboxMailUpdateOne{config: c.config, hooks: c.Hooks(), mutation: m}).Save(ctx)
+	case OpDelete, OpDeleteOne:
+		return (&OutboxMailDelete{config: c.config, hooks: c.Hooks(), mutation: m}).Exec(ctx)
+	default:
+		return nil, fmt.Errorf("ent: unknown OutboxMail mutation op: %q", m.Op())
 	}
 }
 
@@ -865,6 +1165,22 @@ func (c *UserClient) QueryMessages(_m *User) *MessageQuery {
 	return query
 }
 
+// QueryOutboxMails queries the outbox_mails edge of a User.
+func (c *UserClient) QueryOutboxMails(_m *User) *OutboxMailQuery {
+	query := (&OutboxMailClient{config: c.config}).Query()
+	query.path = func(context.Context) (fromV *sql.Selector, _ error) {
+		id := _m.ID
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, id),
+			sqlgraph.To(outboxmail.Table, outboxmail.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.OutboxMailsTable, user.OutboxMailsColumn),
+		)
+		fromV = sqlgraph.Neighbors(_m.driver.Dialect(), step)
+		return fromV, nil
+	}
+	return query
+}
+
 // Hooks returns the client hooks.
 func (c *UserClient) Hooks() []Hook {
 	hooks := c.hooks.User
@@ -894,10 +1210,10 @@ func (c *UserClient) mutate(ctx context.Context, m *UserMutation) (Value, error)
 // hooks and interceptors per client, for fast access.
 type (
 	hooks struct {
-		Conversation, Message, RevokedToken, User []ent.Hook
+		Conversation, DevMail, Message, OutboxMail, RevokedToken, User []ent.Hook
 	}
 	inters struct {
-		Conversation, Message, RevokedToken, User []ent.Interceptor
+		Conversation, DevMail, Message, OutboxMail, RevokedToken, User []ent.Interceptor
 	}
 )
 

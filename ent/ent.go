@@ -13,7 +13,9 @@ import (
 	"entgo.io/ent/dialect/sql"
 	"entgo.io/ent/dialect/sql/sqlgraph"
 	"github.com/companyapi/companyapi/ent/conversation"
+	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/user"
 )
@@ -77,7 +79,9 @@ func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
 			conversation.Table: conversation.ValidColumn,
+			devmail.Table:      devmail.ValidColumn,
 			message.Table:      message.ValidColumn,
+			outboxmail.Table:   outboxmail.ValidColumn,
 			revokedtoken.Table: revokedtoken.ValidColumn,
 			user.Table:         user.ValidColumn,
 		})

@@ -27,6 +27,8 @@ type Message struct {
 	SenderID int `json:"sender_id,omitempty"`
 	// ConversationID holds the value of the "conversation_id" field.
 	ConversationID int `json:"conversation_id,omitempty"`
+	// ClientID holds the value of the "client_id" field.
+	ClientID *string `json:"client_id,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the MessageQuery when eager-loading is set.
 	Edges        MessageEdges `json:"edges"`
@@ -73,7 +75,7 @@ func (*Message) scanValues(columns []string) ([]any, error) {
 		switch columns[i] {
 		case message.FieldID, message.FieldSenderID, message.FieldConversationID:
 			values[i] = new(sql.NullInt64)
-		case message.FieldContent:
+		case message.FieldContent, message.FieldClientID:
 			values[i] = new(sql.NullString)
 		case message.FieldDate:
 			values[i] = new(sql.NullTime)
@@ -121,6 +123,13 @@ func (_m *Message) assignValues(columns []string, values []any) error {
 				return fmt.Errorf("unexpected type %T for field conversation_id", values[i])
 			} else if value.Valid {
 				_m.ConversationID = int(value.Int64)
+			}
+		case message.FieldClientID:
+			if value, ok := values[i].(*sql.NullString); !ok {
+				return fmt.Errorf("unexpected type %T for field client_id", values[i])
+			} else if value.Valid {
+				_m.ClientID = new(string)
+				*_m.ClientID = value.String
 			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
@@ -179,6 +188,11 @@ func (_m *Message) String() string {
 	builder.WriteString(", ")
 	builder.WriteString("conversation_id=")
 	builder.WriteString(fmt.Sprintf("%v", _m.ConversationID))
+	builder.WriteString(", ")
+	if v := _m.ClientID; v != nil {
+		builder.WriteString("client_id=")
+		builder.WriteString(*v)
+	}
 	builder.WriteByte(')')
 	return builder.String()
 }

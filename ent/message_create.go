@@ -56,6 +56,20 @@ func (_c *MessageCreate) SetConversationID(v int) *MessageCreate {
 	return _c
 }
 
+// SetClientID sets the "client_id" field.
+func (_c *MessageCreate) SetClientID(v string) *MessageCreate {
+	_c.mutation.SetClientID(v)
+	return _c
+}
+
+// SetNillableClientID sets the "client_id" field if the given value is not nil.
+func (_c *MessageCreate) SetNillableClientID(v *string) *MessageCreate {
+	if v != nil {
+		_c.SetClientID(*v)
+	}
+	return _c
+}
+
 // SetSender sets the "sender" edge to the User entity.
 func (_c *MessageCreate) SetSender(v *User) *MessageCreate {
 	return _c.SetSenderID(v.ID)
@@ -126,6 +140,11 @@ func (_c *MessageCreate) check() error {
 	if _, ok := _c.mutation.ConversationID(); !ok {
 		return &ValidationError{Name: "conversation_id", err: errors.New(`ent: missing required field "Message.conversation_id"`)}
 	}
+	if v, ok := _c.mutation.ClientID(); ok {
+		if err := message.ClientIDValidator(v); err != nil {
+			return &ValidationError{Name: "client_id", err: fmt.Errorf(`ent: validator failed for field "Message.client_id": %w`, err)}
+		}
+	}
 	if len(_c.mutation.SenderIDs()) == 0 {
 		return &ValidationError{Name: "sender", err: errors.New(`ent: missing required edge "Message.sender"`)}
 	}
@@ -166,6 +185,10 @@ func (_c *MessageCreate) createSpec() (*Message, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.Date(); ok {
 		_spec.SetField(message.FieldDate, field.TypeTime, value)
 		_node.Date = value
+	}
+	if value, ok := _c.mutation.ClientID(); ok {
+		_spec.SetField(message.FieldClientID, field.TypeString, value)
+		_node.ClientID = &value
 	}
 	if nodes := _c.mutation.SenderIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -284,6 +307,9 @@ func (u *MessageUpsertOne) UpdateNewValues() *MessageUpsertOne {
 		}
 		if _, exists := u.create.mutation.ConversationID(); exists {
 			s.SetIgnore(message.FieldConversationID)
+		}
+		if _, exists := u.create.mutation.ClientID(); exists {
+			s.SetIgnore(message.FieldClientID)
 		}
 	}))
 	return u
@@ -514,6 +540,9 @@ func (u *MessageUpsertBulk) UpdateNewValues() *MessageUpsertBulk {
 			}
 			if _, exists := b.mutation.ConversationID(); exists {
 				s.SetIgnore(message.FieldConversationID)
+			}
+			if _, exists := b.mutation.ClientID(); exists {
+				s.SetIgnore(message.FieldClientID)
 			}
 		}
 	}))

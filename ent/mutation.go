@@ -12,7 +12,9 @@ import (
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
 	"github.com/companyapi/companyapi/ent/conversation"
+	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/user"
@@ -28,7 +30,9 @@ const (
 
 	// Node types.
 	TypeConversation = "Conversation"
+	TypeDevMail      = "DevMail"
 	TypeMessage      = "Message"
+	TypeOutboxMail   = "OutboxMail"
 	TypeRevokedToken = "RevokedToken"
 	TypeUser         = "User"
 )
@@ -1120,6 +1124,602 @@ func (m *ConversationMutation) ResetEdge(name string) error {
 	return fmt.Errorf("unknown Conversation edge %s", name)
 }
 
+// DevMailMutation represents an operation that mutates the DevMail nodes in the graph.
+type DevMailMutation struct {
+	config
+	op            Op
+	typ           string
+	id            *int
+	to            *string
+	from          *string
+	subject       *string
+	text          *string
+	html          *string
+	sent_at       *time.Time
+	clearedFields map[string]struct{}
+	done          bool
+	oldValue      func(context.Context) (*DevMail, error)
+	predicates    []predicate.DevMail
+}
+
+var _ ent.Mutation = (*DevMailMutation)(nil)
+
+// devmailOption allows management of the mutation configuration using functional options.
+type devmailOption func(*DevMailMutation)
+
+// newDevMailMutation creates new mutation for the DevMail entity.
+func newDevMailMutation(c config, op Op, opts ...devmailOption) *DevMailMutation {
+	m := &DevMailMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeDevMail,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withDevMailID sets the ID field of the mutation.
+func withDevMailID(id int) devmailOption {
+	return func(m *DevMailMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *DevMail
+		)
+		m.oldValue = func(ctx context.Context) (*DevMail, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().DevMail.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withDevMail sets the old DevMail of the mutation.
+func withDevMail(node *DevMail) devmailOption {
+	return func(m *DevMailMutation) {
+		m.oldValue = func(context.Context) (*DevMail, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m DevMailMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m DevMailMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *DevMailMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *DevMailMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().DevMail.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetTo sets the "to" field.
+func (m *DevMailMutation) SetTo(s string) {
+	m.to = &s
+}
+
+// To returns the value of the "to" field in the mutation.
+func (m *DevMailMutation) To() (r string, exists bool) {
+	v := m.to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTo returns the old "to" field's value of the DevMail entity.
+// If the DevMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DevMailMutation) OldTo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTo: %w", err)
+	}
+	return oldValue.To, nil
+}
+
+// ResetTo resets all changes to the "to" field.
+func (m *DevMailMutation) ResetTo() {
+	m.to = nil
+}
+
+// SetFrom sets the "from" field.
+func (m *DevMailMutation) SetFrom(s string) {
+	m.from = &s
+}
+
+// From returns the value of the "from" field in the mutation.
+func (m *DevMailMutation) From() (r string, exists bool) {
+	v := m.from
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFrom returns the old "from" field's value of the DevMail entity.
+// If the DevMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DevMailMutation) OldFrom(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFrom is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFrom requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFrom: %w", err)
+	}
+	return oldValue.From, nil
+}
+
+// ResetFrom resets all changes to the "from" field.
+func (m *DevMailMutation) ResetFrom() {
+	m.from = nil
+}
+
+// SetSubject sets the "subject" field.
+func (m *DevMailMutation) SetSubject(s string) {
+	m.subject = &s
+}
+
+// Subject returns the value of the "subject" field in the mutation.
+func (m *DevMailMutation) Subject() (r string, exists bool) {
+	v := m.subject
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSubject returns the old "subject" field's value of the DevMail entity.
+// If the DevMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DevMailMutation) OldSubject(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSubject is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSubject requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSubject: %w", err)
+	}
+	return oldValue.Subject, nil
+}
+
+// ResetSubject resets all changes to the "subject" field.
+func (m *DevMailMutation) ResetSubject() {
+	m.subject = nil
+}
+
+// SetText sets the "text" field.
+func (m *DevMailMutation) SetText(s string) {
+	m.text = &s
+}
+
+// Text returns the value of the "text" field in the mutation.
+func (m *DevMailMutation) Text() (r string, exists bool) {
+	v := m.text
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldText returns the old "text" field's value of the DevMail entity.
+// If the DevMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DevMailMutation) OldText(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldText is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldText requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldText: %w", err)
+	}
+	return oldValue.Text, nil
+}
+
+// ResetText resets all changes to the "text" field.
+func (m *DevMailMutation) ResetText() {
+	m.text = nil
+}
+
+// SetHTML sets the "html" field.
+func (m *DevMailMutation) SetHTML(s string) {
+	m.html = &s
+}
+
+// HTML returns the value of the "html" field in the mutation.
+func (m *DevMailMutation) HTML() (r string, exists bool) {
+	v := m.html
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldHTML returns the old "html" field's value of the DevMail entity.
+// If the DevMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DevMailMutation) OldHTML(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldHTML is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldHTML requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldHTML: %w", err)
+	}
+	return oldValue.HTML, nil
+}
+
+// ResetHTML resets all changes to the "html" field.
+func (m *DevMailMutation) ResetHTML() {
+	m.html = nil
+}
+
+// SetSentAt sets the "sent_at" field.
+func (m *DevMailMutation) SetSentAt(t time.Time) {
+	m.sent_at = &t
+}
+
+// SentAt returns the value of the "sent_at" field in the mutation.
+func (m *DevMailMutation) SentAt() (r time.Time, exists bool) {
+	v := m.sent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSentAt returns the old "sent_at" field's value of the DevMail entity.
+// If the DevMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *DevMailMutation) OldSentAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSentAt: %w", err)
+	}
+	return oldValue.SentAt, nil
+}
+
+// ResetSentAt resets all changes to the "sent_at" field.
+func (m *DevMailMutation) ResetSentAt() {
+	m.sent_at = nil
+}
+
+// Where appends a list predicates to the DevMailMutation builder.
+func (m *DevMailMutation) Where(ps ...predicate.DevMail) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the DevMailMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *DevMailMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.DevMail, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *DevMailMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *DevMailMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (DevMail).
+func (m *DevMailMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *DevMailMutation) Fields() []string {
+	fields := make([]string, 0, 6)
+	if m.to != nil {
+		fields = append(fields, devmail.FieldTo)
+	}
+	if m.from != nil {
+		fields = append(fields, devmail.FieldFrom)
+	}
+	if m.subject != nil {
+		fields = append(fields, devmail.FieldSubject)
+	}
+	if m.text != nil {
+		fields = append(fields, devmail.FieldText)
+	}
+	if m.html != nil {
+		fields = append(fields, devmail.FieldHTML)
+	}
+	if m.sent_at != nil {
+		fields = append(fields, devmail.FieldSentAt)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *DevMailMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case devmail.FieldTo:
+		return m.To()
+	case devmail.FieldFrom:
+		return m.From()
+	case devmail.FieldSubject:
+		return m.Subject()
+	case devmail.FieldText:
+		return m.Text()
+	case devmail.FieldHTML:
+		return m.HTML()
+	case devmail.FieldSentAt:
+		return m.SentAt()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *DevMailMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case devmail.FieldTo:
+		return m.OldTo(ctx)
+	case devmail.FieldFrom:
+		return m.OldFrom(ctx)
+	case devmail.FieldSubject:
+		return m.OldSubject(ctx)
+	case devmail.FieldText:
+		return m.OldText(ctx)
+	case devmail.FieldHTML:
+		return m.OldHTML(ctx)
+	case devmail.FieldSentAt:
+		return m.OldSentAt(ctx)
+	}
+	return nil, fmt.Errorf("unknown DevMail field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DevMailMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case devmail.FieldTo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTo(v)
+		return nil
+	case devmail.FieldFrom:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFrom(v)
+		return nil
+	case devmail.FieldSubject:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSubject(v)
+		return nil
+	case devmail.FieldText:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetText(v)
+		return nil
+	case devmail.FieldHTML:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetHTML(v)
+		return nil
+	case devmail.FieldSentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSentAt(v)
+		return nil
+	}
+	return fmt.Errorf("unknown DevMail field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *DevMailMutation) AddedFields() []string {
+	return nil
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *DevMailMutation) AddedField(name string) (ent.Value, bool) {
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *DevMailMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	}
+	return fmt.Errorf("unknown DevMail numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *DevMailMutation) ClearedFields() []string {
+	return nil
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *DevMailMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *DevMailMutation) ClearField(name string) error {
+	return fmt.Errorf("unknown DevMail nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *DevMailMutation) ResetField(name string) error {
+	switch name {
+	case devmail.FieldTo:
+		m.ResetTo()
+		return nil
+	case devmail.FieldFrom:
+		m.ResetFrom()
+		return nil
+	case devmail.FieldSubject:
+		m.ResetSubject()
+		return nil
+	case devmail.FieldText:
+		m.ResetText()
+		return nil
+	case devmail.FieldHTML:
+		m.ResetHTML()
+		return nil
+	case devmail.FieldSentAt:
+		m.ResetSentAt()
+		return nil
+	}
+	return fmt.Errorf("unknown DevMail field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *DevMailMutation) AddedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *DevMailMutation) AddedIDs(name string) []ent.Value {
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *DevMailMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *DevMailMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *DevMailMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 0)
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *DevMailMutation) EdgeCleared(name string) bool {
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *DevMailMutation) ClearEdge(name string) error {
+	return fmt.Errorf("unknown DevMail unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *DevMailMutation) ResetEdge(name string) error {
+	return fmt.Errorf("unknown DevMail edge %s", name)
+}
+
 // MessageMutation represents an operation that mutates the Message nodes in the graph.
 type MessageMutation struct {
 	config
@@ -1128,6 +1728,7 @@ type MessageMutation struct {
 	id                  *int
 	content             *string
 	date                *time.Time
+	client_id           *string
 	clearedFields       map[string]struct{}
 	sender              *int
 	clearedsender       bool
@@ -1380,6 +1981,55 @@ func (m *MessageMutation) ResetConversationID() {
 	m.conversation = nil
 }
 
+// SetClientID sets the "client_id" field.
+func (m *MessageMutation) SetClientID(s string) {
+	m.client_id = &s
+}
+
+// ClientID returns the value of the "client_id" field in the mutation.
+func (m *MessageMutation) ClientID() (r string, exists bool) {
+	v := m.client_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClientID returns the old "client_id" field's value of the Message entity.
+// If the Message object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *MessageMutation) OldClientID(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClientID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClientID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClientID: %w", err)
+	}
+	return oldValue.ClientID, nil
+}
+
+// ClearClientID clears the value of the "client_id" field.
+func (m *MessageMutation) ClearClientID() {
+	m.client_id = nil
+	m.clearedFields[message.FieldClientID] = struct{}{}
+}
+
+// ClientIDCleared returns if the "client_id" field was cleared in this mutation.
+func (m *MessageMutation) ClientIDCleared() bool {
+	_, ok := m.clearedFields[message.FieldClientID]
+	return ok
+}
+
+// ResetClientID resets all changes to the "client_id" field.
+func (m *MessageMutation) ResetClientID() {
+	m.client_id = nil
+	delete(m.clearedFields, message.FieldClientID)
+}
+
 // ClearSender clears the "sender" edge to the User entity.
 func (m *MessageMutation) ClearSender() {
 	m.clearedsender = true
@@ -1468,7 +2118,7 @@ func (m *MessageMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *MessageMutation) Fields() []string {
-	fields := make([]string, 0, 4)
+	fields := make([]string, 0, 5)
 	if m.content != nil {
 		fields = append(fields, message.FieldContent)
 	}
@@ -1480,6 +2130,9 @@ func (m *MessageMutation) Fields() []string {
 	}
 	if m.conversation != nil {
 		fields = append(fields, message.FieldConversationID)
+	}
+	if m.client_id != nil {
+		fields = append(fields, message.FieldClientID)
 	}
 	return fields
 }
@@ -1497,6 +2150,8 @@ func (m *MessageMutation) Field(name string) (ent.Value, bool) {
 		return m.SenderID()
 	case message.FieldConversationID:
 		return m.ConversationID()
+	case message.FieldClientID:
+		return m.ClientID()
 	}
 	return nil, false
 }
@@ -1514,6 +2169,8 @@ func (m *MessageMutation) OldField(ctx context.Context, name string) (ent.Value,
 		return m.OldSenderID(ctx)
 	case message.FieldConversationID:
 		return m.OldConversationID(ctx)
+	case message.FieldClientID:
+		return m.OldClientID(ctx)
 	}
 	return nil, fmt.Errorf("unknown Message field %s", name)
 }
@@ -1551,6 +2208,13 @@ func (m *MessageMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetConversationID(v)
 		return nil
+	case message.FieldClientID:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClientID(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
 }
@@ -1583,7 +2247,11 @@ func (m *MessageMutation) AddField(name string, value ent.Value) error {
 // ClearedFields returns all nullable fields that were cleared during this
 // mutation.
 func (m *MessageMutation) ClearedFields() []string {
-	return nil
+	var fields []string
+	if m.FieldCleared(message.FieldClientID) {
+		fields = append(fields, message.FieldClientID)
+	}
+	return fields
 }
 
 // FieldCleared returns a boolean indicating if a field with the given name was
@@ -1596,6 +2264,11 @@ func (m *MessageMutation) FieldCleared(name string) bool {
 // ClearField clears the value of the field with the given name. It returns an
 // error if the field is not defined in the schema.
 func (m *MessageMutation) ClearField(name string) error {
+	switch name {
+	case message.FieldClientID:
+		m.ClearClientID()
+		return nil
+	}
 	return fmt.Errorf("unknown Message nullable field %s", name)
 }
 
@@ -1614,6 +2287,9 @@ func (m *MessageMutation) ResetField(name string) error {
 		return nil
 	case message.FieldConversationID:
 		m.ResetConversationID()
+		return nil
+	case message.FieldClientID:
+		m.ResetClientID()
 		return nil
 	}
 	return fmt.Errorf("unknown Message field %s", name)
@@ -1709,6 +2385,987 @@ func (m *MessageMutation) ResetEdge(name string) error {
 		return nil
 	}
 	return fmt.Errorf("unknown Message edge %s", name)
+}
+
+// OutboxMailMutation represents an operation that mutates the OutboxMail nodes in the graph.
+type OutboxMailMutation struct {
+	config
+	op              Op
+	typ             string
+	id              *int
+	kind            *outboxmail.Kind
+	to              *string
+	created_at      *time.Time
+	attempts        *int
+	addattempts     *int
+	next_attempt_at *time.Time
+	claimed_until   *time.Time
+	sent_at         *time.Time
+	failed_at       *time.Time
+	last_error      *string
+	clearedFields   map[string]struct{}
+	user            *int
+	cleareduser     bool
+	done            bool
+	oldValue        func(context.Context) (*OutboxMail, error)
+	predicates      []predicate.OutboxMail
+}
+
+var _ ent.Mutation = (*OutboxMailMutation)(nil)
+
+// outboxmailOption allows management of the mutation configuration using functional options.
+type outboxmailOption func(*OutboxMailMutation)
+
+// newOutboxMailMutation creates new mutation for the OutboxMail entity.
+func newOutboxMailMutation(c config, op Op, opts ...outboxmailOption) *OutboxMailMutation {
+	m := &OutboxMailMutation{
+		config:        c,
+		op:            op,
+		typ:           TypeOutboxMail,
+		clearedFields: make(map[string]struct{}),
+	}
+	for _, opt := range opts {
+		opt(m)
+	}
+	return m
+}
+
+// withOutboxMailID sets the ID field of the mutation.
+func withOutboxMailID(id int) outboxmailOption {
+	return func(m *OutboxMailMutation) {
+		var (
+			err   error
+			once  sync.Once
+			value *OutboxMail
+		)
+		m.oldValue = func(ctx context.Context) (*OutboxMail, error) {
+			once.Do(func() {
+				if m.done {
+					err = errors.New("querying old values post mutation is not allowed")
+				} else {
+					value, err = m.Client().OutboxMail.Get(ctx, id)
+				}
+			})
+			return value, err
+		}
+		m.id = &id
+	}
+}
+
+// withOutboxMail sets the old OutboxMail of the mutation.
+func withOutboxMail(node *OutboxMail) outboxmailOption {
+	return func(m *OutboxMailMutation) {
+		m.oldValue = func(context.Context) (*OutboxMail, error) {
+			return node, nil
+		}
+		m.id = &node.ID
+	}
+}
+
+// Client returns a new `ent.Client` from the mutation. If the mutation was
+// executed in a transaction (ent.Tx), a transactional client is returned.
+func (m OutboxMailMutation) Client() *Client {
+	client := &Client{config: m.config}
+	client.init()
+	return client
+}
+
+// Tx returns an `ent.Tx` for mutations that were executed in transactions;
+// it returns an error otherwise.
+func (m OutboxMailMutation) Tx() (*Tx, error) {
+	if _, ok := m.driver.(*txDriver); !ok {
+		return nil, errors.New("ent: mutation is not running in a transaction")
+	}
+	tx := &Tx{config: m.config}
+	tx.init()
+	return tx, nil
+}
+
+// ID returns the ID value in the mutation. Note that the ID is only available
+// if it was provided to the builder or after it was returned from the database.
+func (m *OutboxMailMutation) ID() (id int, exists bool) {
+	if m.id == nil {
+		return
+	}
+	return *m.id, true
+}
+
+// IDs queries the database and returns the entity ids that match the mutation's predicate.
+// That means, if the mutation is applied within a transaction with an isolation level such
+// as sql.LevelSerializable, the returned ids match the ids of the rows that will be updated
+// or updated by the mutation.
+func (m *OutboxMailMutation) IDs(ctx context.Context) ([]int, error) {
+	switch {
+	case m.op.Is(OpUpdateOne | OpDeleteOne):
+		id, exists := m.ID()
+		if exists {
+			return []int{id}, nil
+		}
+		fallthrough
+	case m.op.Is(OpUpdate | OpDelete):
+		return m.Client().OutboxMail.Query().Where(m.predicates...).IDs(ctx)
+	default:
+		return nil, fmt.Errorf("IDs is not allowed on %s operations", m.op)
+	}
+}
+
+// SetKind sets the "kind" field.
+func (m *OutboxMailMutation) SetKind(o outboxmail.Kind) {
+	m.kind = &o
+}
+
+// Kind returns the value of the "kind" field in the mutation.
+func (m *OutboxMailMutation) Kind() (r outboxmail.Kind, exists bool) {
+	v := m.kind
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldKind returns the old "kind" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldKind(ctx context.Context) (v outboxmail.Kind, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldKind is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldKind requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldKind: %w", err)
+	}
+	return oldValue.Kind, nil
+}
+
+// ResetKind resets all changes to the "kind" field.
+func (m *OutboxMailMutation) ResetKind() {
+	m.kind = nil
+}
+
+// SetUserID sets the "user_id" field.
+func (m *OutboxMailMutation) SetUserID(i int) {
+	m.user = &i
+}
+
+// UserID returns the value of the "user_id" field in the mutation.
+func (m *OutboxMailMutation) UserID() (r int, exists bool) {
+	v := m.user
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldUserID returns the old "user_id" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldUserID(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldUserID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldUserID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldUserID: %w", err)
+	}
+	return oldValue.UserID, nil
+}
+
+// ResetUserID resets all changes to the "user_id" field.
+func (m *OutboxMailMutation) ResetUserID() {
+	m.user = nil
+}
+
+// SetTo sets the "to" field.
+func (m *OutboxMailMutation) SetTo(s string) {
+	m.to = &s
+}
+
+// To returns the value of the "to" field in the mutation.
+func (m *OutboxMailMutation) To() (r string, exists bool) {
+	v := m.to
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldTo returns the old "to" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldTo(ctx context.Context) (v string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldTo is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldTo requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldTo: %w", err)
+	}
+	return oldValue.To, nil
+}
+
+// ResetTo resets all changes to the "to" field.
+func (m *OutboxMailMutation) ResetTo() {
+	m.to = nil
+}
+
+// SetCreatedAt sets the "created_at" field.
+func (m *OutboxMailMutation) SetCreatedAt(t time.Time) {
+	m.created_at = &t
+}
+
+// CreatedAt returns the value of the "created_at" field in the mutation.
+func (m *OutboxMailMutation) CreatedAt() (r time.Time, exists bool) {
+	v := m.created_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldCreatedAt returns the old "created_at" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldCreatedAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldCreatedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldCreatedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldCreatedAt: %w", err)
+	}
+	return oldValue.CreatedAt, nil
+}
+
+// ResetCreatedAt resets all changes to the "created_at" field.
+func (m *OutboxMailMutation) ResetCreatedAt() {
+	m.created_at = nil
+}
+
+// SetAttempts sets the "attempts" field.
+func (m *OutboxMailMutation) SetAttempts(i int) {
+	m.attempts = &i
+	m.addattempts = nil
+}
+
+// Attempts returns the value of the "attempts" field in the mutation.
+func (m *OutboxMailMutation) Attempts() (r int, exists bool) {
+	v := m.attempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldAttempts returns the old "attempts" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldAttempts(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldAttempts is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldAttempts requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldAttempts: %w", err)
+	}
+	return oldValue.Attempts, nil
+}
+
+// AddAttempts adds i to the "attempts" field.
+func (m *OutboxMailMutation) AddAttempts(i int) {
+	if m.addattempts != nil {
+		*m.addattempts += i
+	} else {
+		m.addattempts = &i
+	}
+}
+
+// AddedAttempts returns the value that was added to the "attempts" field in this mutation.
+func (m *OutboxMailMutation) AddedAttempts() (r int, exists bool) {
+	v := m.addattempts
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetAttempts resets all changes to the "attempts" field.
+func (m *OutboxMailMutation) ResetAttempts() {
+	m.attempts = nil
+	m.addattempts = nil
+}
+
+// SetNextAttemptAt sets the "next_attempt_at" field.
+func (m *OutboxMailMutation) SetNextAttemptAt(t time.Time) {
+	m.next_attempt_at = &t
+}
+
+// NextAttemptAt returns the value of the "next_attempt_at" field in the mutation.
+func (m *OutboxMailMutation) NextAttemptAt() (r time.Time, exists bool) {
+	v := m.next_attempt_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldNextAttemptAt returns the old "next_attempt_at" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldNextAttemptAt(ctx context.Context) (v time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldNextAttemptAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldNextAttemptAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldNextAttemptAt: %w", err)
+	}
+	return oldValue.NextAttemptAt, nil
+}
+
+// ResetNextAttemptAt resets all changes to the "next_attempt_at" field.
+func (m *OutboxMailMutation) ResetNextAttemptAt() {
+	m.next_attempt_at = nil
+}
+
+// SetClaimedUntil sets the "claimed_until" field.
+func (m *OutboxMailMutation) SetClaimedUntil(t time.Time) {
+	m.claimed_until = &t
+}
+
+// ClaimedUntil returns the value of the "claimed_until" field in the mutation.
+func (m *OutboxMailMutation) ClaimedUntil() (r time.Time, exists bool) {
+	v := m.claimed_until
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldClaimedUntil returns the old "claimed_until" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldClaimedUntil(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldClaimedUntil is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldClaimedUntil requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldClaimedUntil: %w", err)
+	}
+	return oldValue.ClaimedUntil, nil
+}
+
+// ClearClaimedUntil clears the value of the "claimed_until" field.
+func (m *OutboxMailMutation) ClearClaimedUntil() {
+	m.claimed_until = nil
+	m.clearedFields[outboxmail.FieldClaimedUntil] = struct{}{}
+}
+
+// ClaimedUntilCleared returns if the "claimed_until" field was cleared in this mutation.
+func (m *OutboxMailMutation) ClaimedUntilCleared() bool {
+	_, ok := m.clearedFields[outboxmail.FieldClaimedUntil]
+	return ok
+}
+
+// ResetClaimedUntil resets all changes to the "claimed_until" field.
+func (m *OutboxMailMutation) ResetClaimedUntil() {
+	m.claimed_until = nil
+	delete(m.clearedFields, outboxmail.FieldClaimedUntil)
+}
+
+// SetSentAt sets the "sent_at" field.
+func (m *OutboxMailMutation) SetSentAt(t time.Time) {
+	m.sent_at = &t
+}
+
+// SentAt returns the value of the "sent_at" field in the mutation.
+func (m *OutboxMailMutation) SentAt() (r time.Time, exists bool) {
+	v := m.sent_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSentAt returns the old "sent_at" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldSentAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSentAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSentAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSentAt: %w", err)
+	}
+	return oldValue.SentAt, nil
+}
+
+// ClearSentAt clears the value of the "sent_at" field.
+func (m *OutboxMailMutation) ClearSentAt() {
+	m.sent_at = nil
+	m.clearedFields[outboxmail.FieldSentAt] = struct{}{}
+}
+
+// SentAtCleared returns if the "sent_at" field was cleared in this mutation.
+func (m *OutboxMailMutation) SentAtCleared() bool {
+	_, ok := m.clearedFields[outboxmail.FieldSentAt]
+	return ok
+}
+
+// ResetSentAt resets all changes to the "sent_at" field.
+func (m *OutboxMailMutation) ResetSentAt() {
+	m.sent_at = nil
+	delete(m.clearedFields, outboxmail.FieldSentAt)
+}
+
+// SetFailedAt sets the "failed_at" field.
+func (m *OutboxMailMutation) SetFailedAt(t time.Time) {
+	m.failed_at = &t
+}
+
+// FailedAt returns the value of the "failed_at" field in the mutation.
+func (m *OutboxMailMutation) FailedAt() (r time.Time, exists bool) {
+	v := m.failed_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldFailedAt returns the old "failed_at" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldFailedAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldFailedAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldFailedAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldFailedAt: %w", err)
+	}
+	return oldValue.FailedAt, nil
+}
+
+// ClearFailedAt clears the value of the "failed_at" field.
+func (m *OutboxMailMutation) ClearFailedAt() {
+	m.failed_at = nil
+	m.clearedFields[outboxmail.FieldFailedAt] = struct{}{}
+}
+
+// FailedAtCleared returns if the "failed_at" field was cleared in this mutation.
+func (m *OutboxMailMutation) FailedAtCleared() bool {
+	_, ok := m.clearedFields[outboxmail.FieldFailedAt]
+	return ok
+}
+
+// ResetFailedAt resets all changes to the "failed_at" field.
+func (m *OutboxMailMutation) ResetFailedAt() {
+	m.failed_at = nil
+	delete(m.clearedFields, outboxmail.FieldFailedAt)
+}
+
+// SetLastError sets the "last_error" field.
+func (m *OutboxMailMutation) SetLastError(s string) {
+	m.last_error = &s
+}
+
+// LastError returns the value of the "last_error" field in the mutation.
+func (m *OutboxMailMutation) LastError() (r string, exists bool) {
+	v := m.last_error
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldLastError returns the old "last_error" field's value of the OutboxMail entity.
+// If the OutboxMail object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *OutboxMailMutation) OldLastError(ctx context.Context) (v *string, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldLastError is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldLastError requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldLastError: %w", err)
+	}
+	return oldValue.LastError, nil
+}
+
+// ClearLastError clears the value of the "last_error" field.
+func (m *OutboxMailMutation) ClearLastError() {
+	m.last_error = nil
+	m.clearedFields[outboxmail.FieldLastError] = struct{}{}
+}
+
+// LastErrorCleared returns if the "last_error" field was cleared in this mutation.
+func (m *OutboxMailMutation) LastErrorCleared() bool {
+	_, ok := m.clearedFields[outboxmail.FieldLastError]
+	return ok
+}
+
+// ResetLastError resets all changes to the "last_error" field.
+func (m *OutboxMailMutation) ResetLastError() {
+	m.last_error = nil
+	delete(m.clearedFields, outboxmail.FieldLastError)
+}
+
+// ClearUser clears the "user" edge to the User entity.
+func (m *OutboxMailMutation) ClearUser() {
+	m.cleareduser = true
+	m.clearedFields[outboxmail.FieldUserID] = struct{}{}
+}
+
+// UserCleared reports if the "user" edge to the User entity was cleared.
+func (m *OutboxMailMutation) UserCleared() bool {
+	return m.cleareduser
+}
+
+// UserIDs returns the "user" edge IDs in the mutation.
+// Note that IDs always returns len(IDs) <= 1 for unique edges, and you should use
+// UserID instead. It exists only for internal usage by the builders.
+func (m *OutboxMailMutation) UserIDs() (ids []int) {
+	if id := m.user; id != nil {
+		ids = append(ids, *id)
+	}
+	return
+}
+
+// ResetUser resets all changes to the "user" edge.
+func (m *OutboxMailMutation) ResetUser() {
+	m.user = nil
+	m.cleareduser = false
+}
+
+// Where appends a list predicates to the OutboxMailMutation builder.
+func (m *OutboxMailMutation) Where(ps ...predicate.OutboxMail) {
+	m.predicates = append(m.predicates, ps...)
+}
+
+// WhereP appends storage-level predicates to the OutboxMailMutation builder. Using this method,
+// users can use type-assertion to append predicates that do not depend on any generated package.
+func (m *OutboxMailMutation) WhereP(ps ...func(*sql.Selector)) {
+	p := make([]predicate.OutboxMail, len(ps))
+	for i := range ps {
+		p[i] = ps[i]
+	}
+	m.Where(p...)
+}
+
+// Op returns the operation name.
+func (m *OutboxMailMutation) Op() Op {
+	return m.op
+}
+
+// SetOp allows setting the mutation operation.
+func (m *OutboxMailMutation) SetOp(op Op) {
+	m.op = op
+}
+
+// Type returns the node type of this mutation (OutboxMail).
+func (m *OutboxMailMutation) Type() string {
+	return m.typ
+}
+
+// Fields returns all fields that were changed during this mutation. Note that in
+// order to get all numeric fields that were incremented/decremented, call
+// AddedFields().
+func (m *OutboxMailMutation) Fields() []string {
+	fields := make([]string, 0, 10)
+	if m.kind != nil {
+		fields = append(fields, outboxmail.FieldKind)
+	}
+	if m.user != nil {
+		fields = append(fields, outboxmail.FieldUserID)
+	}
+	if m.to != nil {
+		fields = append(fields, outboxmail.FieldTo)
+	}
+	if m.created_at != nil {
+		fields = append(fields, outboxmail.FieldCreatedAt)
+	}
+	if m.attempts != nil {
+		fields = append(fields, outboxmail.FieldAttempts)
+	}
+	if m.next_attempt_at != nil {
+		fields = append(fields, outboxmail.FieldNextAttemptAt)
+	}
+	if m.claimed_until != nil {
+		fields = append(fields, outboxmail.FieldClaimedUntil)
+	}
+	if m.sent_at != nil {
+		fields = append(fields, outboxmail.FieldSentAt)
+	}
+	if m.failed_at != nil {
+		fields = append(fields, outboxmail.FieldFailedAt)
+	}
+	if m.last_error != nil {
+		fields = append(fields, outboxmail.FieldLastError)
+	}
+	return fields
+}
+
+// Field returns the value of a field with the given name. The second boolean
+// return value indicates that this field was not set, or was not defined in the
+// schema.
+func (m *OutboxMailMutation) Field(name string) (ent.Value, bool) {
+	switch name {
+	case outboxmail.FieldKind:
+		return m.Kind()
+	case outboxmail.FieldUserID:
+		return m.UserID()
+	case outboxmail.FieldTo:
+		return m.To()
+	case outboxmail.FieldCreatedAt:
+		return m.CreatedAt()
+	case outboxmail.FieldAttempts:
+		return m.Attempts()
+	case outboxmail.FieldNextAttemptAt:
+		return m.NextAttemptAt()
+	case outboxmail.FieldClaimedUntil:
+		return m.ClaimedUntil()
+	case outboxmail.FieldSentAt:
+		return m.SentAt()
+	case outboxmail.FieldFailedAt:
+		return m.FailedAt()
+	case outboxmail.FieldLastError:
+		return m.LastError()
+	}
+	return nil, false
+}
+
+// OldField returns the old value of the field from the database. An error is
+// returned if the mutation operation is not UpdateOne, or the query to the
+// database failed.
+func (m *OutboxMailMutation) OldField(ctx context.Context, name string) (ent.Value, error) {
+	switch name {
+	case outboxmail.FieldKind:
+		return m.OldKind(ctx)
+	case outboxmail.FieldUserID:
+		return m.OldUserID(ctx)
+	case outboxmail.FieldTo:
+		return m.OldTo(ctx)
+	case outboxmail.FieldCreatedAt:
+		return m.OldCreatedAt(ctx)
+	case outboxmail.FieldAttempts:
+		return m.OldAttempts(ctx)
+	case outboxmail.FieldNextAttemptAt:
+		return m.OldNextAttemptAt(ctx)
+	case outboxmail.FieldClaimedUntil:
+		return m.OldClaimedUntil(ctx)
+	case outboxmail.FieldSentAt:
+		return m.OldSentAt(ctx)
+	case outboxmail.FieldFailedAt:
+		return m.OldFailedAt(ctx)
+	case outboxmail.FieldLastError:
+		return m.OldLastError(ctx)
+	}
+	return nil, fmt.Errorf("unknown OutboxMail field %s", name)
+}
+
+// SetField sets the value of a field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OutboxMailMutation) SetField(name string, value ent.Value) error {
+	switch name {
+	case outboxmail.FieldKind:
+		v, ok := value.(outboxmail.Kind)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetKind(v)
+		return nil
+	case outboxmail.FieldUserID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetUserID(v)
+		return nil
+	case outboxmail.FieldTo:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetTo(v)
+		return nil
+	case outboxmail.FieldCreatedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetCreatedAt(v)
+		return nil
+	case outboxmail.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetAttempts(v)
+		return nil
+	case outboxmail.FieldNextAttemptAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetNextAttemptAt(v)
+		return nil
+	case outboxmail.FieldClaimedUntil:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetClaimedUntil(v)
+		return nil
+	case outboxmail.FieldSentAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSentAt(v)
+		return nil
+	case outboxmail.FieldFailedAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetFailedAt(v)
+		return nil
+	case outboxmail.FieldLastError:
+		v, ok := value.(string)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetLastError(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMail field %s", name)
+}
+
+// AddedFields returns all numeric fields that were incremented/decremented during
+// this mutation.
+func (m *OutboxMailMutation) AddedFields() []string {
+	var fields []string
+	if m.addattempts != nil {
+		fields = append(fields, outboxmail.FieldAttempts)
+	}
+	return fields
+}
+
+// AddedField returns the numeric value that was incremented/decremented on a field
+// with the given name. The second boolean return value indicates that this field
+// was not set, or was not defined in the schema.
+func (m *OutboxMailMutation) AddedField(name string) (ent.Value, bool) {
+	switch name {
+	case outboxmail.FieldAttempts:
+		return m.AddedAttempts()
+	}
+	return nil, false
+}
+
+// AddField adds the value to the field with the given name. It returns an error if
+// the field is not defined in the schema, or if the type mismatched the field
+// type.
+func (m *OutboxMailMutation) AddField(name string, value ent.Value) error {
+	switch name {
+	case outboxmail.FieldAttempts:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddAttempts(v)
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMail numeric field %s", name)
+}
+
+// ClearedFields returns all nullable fields that were cleared during this
+// mutation.
+func (m *OutboxMailMutation) ClearedFields() []string {
+	var fields []string
+	if m.FieldCleared(outboxmail.FieldClaimedUntil) {
+		fields = append(fields, outboxmail.FieldClaimedUntil)
+	}
+	if m.FieldCleared(outboxmail.FieldSentAt) {
+		fields = append(fields, outboxmail.FieldSentAt)
+	}
+	if m.FieldCleared(outboxmail.FieldFailedAt) {
+		fields = append(fields, outboxmail.FieldFailedAt)
+	}
+	if m.FieldCleared(outboxmail.FieldLastError) {
+		fields = append(fields, outboxmail.FieldLastError)
+	}
+	return fields
+}
+
+// FieldCleared returns a boolean indicating if a field with the given name was
+// cleared in this mutation.
+func (m *OutboxMailMutation) FieldCleared(name string) bool {
+	_, ok := m.clearedFields[name]
+	return ok
+}
+
+// ClearField clears the value of the field with the given name. It returns an
+// error if the field is not defined in the schema.
+func (m *OutboxMailMutation) ClearField(name string) error {
+	switch name {
+	case outboxmail.FieldClaimedUntil:
+		m.ClearClaimedUntil()
+		return nil
+	case outboxmail.FieldSentAt:
+		m.ClearSentAt()
+		return nil
+	case outboxmail.FieldFailedAt:
+		m.ClearFailedAt()
+		return nil
+	case outboxmail.FieldLastError:
+		m.ClearLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMail nullable field %s", name)
+}
+
+// ResetField resets all changes in the mutation for the field with the given name.
+// It returns an error if the field is not defined in the schema.
+func (m *OutboxMailMutation) ResetField(name string) error {
+	switch name {
+	case outboxmail.FieldKind:
+		m.ResetKind()
+		return nil
+	case outboxmail.FieldUserID:
+		m.ResetUserID()
+		return nil
+	case outboxmail.FieldTo:
+		m.ResetTo()
+		return nil
+	case outboxmail.FieldCreatedAt:
+		m.ResetCreatedAt()
+		return nil
+	case outboxmail.FieldAttempts:
+		m.ResetAttempts()
+		return nil
+	case outboxmail.FieldNextAttemptAt:
+		m.ResetNextAttemptAt()
+		return nil
+	case outboxmail.FieldClaimedUntil:
+		m.ResetClaimedUntil()
+		return nil
+	case outboxmail.FieldSentAt:
+		m.ResetSentAt()
+		return nil
+	case outboxmail.FieldFailedAt:
+		m.ResetFailedAt()
+		return nil
+	case outboxmail.FieldLastError:
+		m.ResetLastError()
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMail field %s", name)
+}
+
+// AddedEdges returns all edge names that were set/added in this mutation.
+func (m *OutboxMailMutation) AddedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.user != nil {
+		edges = append(edges, outboxmail.EdgeUser)
+	}
+	return edges
+}
+
+// AddedIDs returns all IDs (to other nodes) that were added for the given edge
+// name in this mutation.
+func (m *OutboxMailMutation) AddedIDs(name string) []ent.Value {
+	switch name {
+	case outboxmail.EdgeUser:
+		if id := m.user; id != nil {
+			return []ent.Value{*id}
+		}
+	}
+	return nil
+}
+
+// RemovedEdges returns all edge names that were removed in this mutation.
+func (m *OutboxMailMutation) RemovedEdges() []string {
+	edges := make([]string, 0, 1)
+	return edges
+}
+
+// RemovedIDs returns all IDs (to other nodes) that were removed for the edge with
+// the given name in this mutation.
+func (m *OutboxMailMutation) RemovedIDs(name string) []ent.Value {
+	return nil
+}
+
+// ClearedEdges returns all edge names that were cleared in this mutation.
+func (m *OutboxMailMutation) ClearedEdges() []string {
+	edges := make([]string, 0, 1)
+	if m.cleareduser {
+		edges = append(edges, outboxmail.EdgeUser)
+	}
+	return edges
+}
+
+// EdgeCleared returns a boolean which indicates if the edge with the given name
+// was cleared in this mutation.
+func (m *OutboxMailMutation) EdgeCleared(name string) bool {
+	switch name {
+	case outboxmail.EdgeUser:
+		return m.cleareduser
+	}
+	return false
+}
+
+// ClearEdge clears the value of the edge with the given name. It returns an error
+// if that edge is not defined in the schema.
+func (m *OutboxMailMutation) ClearEdge(name string) error {
+	switch name {
+	case outboxmail.EdgeUser:
+		m.ClearUser()
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMail unique edge %s", name)
+}
+
+// ResetEdge resets all changes to the edge with the given name in this mutation.
+// It returns an error if the edge is not defined in the schema.
+func (m *OutboxMailMutation) ResetEdge(name string) error {
+	switch name {
+	case outboxmail.EdgeUser:
+		m.ResetUser()
+		return nil
+	}
+	return fmt.Errorf("unknown OutboxMail edge %s", name)
 }
 
 // RevokedTokenMutation represents an operation that mutates the RevokedToken nodes in the graph.
@@ -2105,6 +3762,7 @@ type UserMutation struct {
 	job                            *string
 	password_hash                  *string
 	tokens_valid_after             *time.Time
+	password_set_at                *time.Time
 	clearedFields                  map[string]struct{}
 	sender_conversations           map[int]struct{}
 	removedsender_conversations    map[int]struct{}
@@ -2115,6 +3773,9 @@ type UserMutation struct {
 	messages                       map[int]struct{}
 	removedmessages                map[int]struct{}
 	clearedmessages                bool
+	outbox_mails                   map[int]struct{}
+	removedoutbox_mails            map[int]struct{}
+	clearedoutbox_mails            bool
 	done                           bool
 	oldValue                       func(context.Context) (*User, error)
 	predicates                     []predicate.User
@@ -2519,6 +4180,55 @@ func (m *UserMutation) ResetTokensValidAfter() {
 	delete(m.clearedFields, user.FieldTokensValidAfter)
 }
 
+// SetPasswordSetAt sets the "password_set_at" field.
+func (m *UserMutation) SetPasswordSetAt(t time.Time) {
+	m.password_set_at = &t
+}
+
+// PasswordSetAt returns the value of the "password_set_at" field in the mutation.
+func (m *UserMutation) PasswordSetAt() (r time.Time, exists bool) {
+	v := m.password_set_at
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldPasswordSetAt returns the old "password_set_at" field's value of the User entity.
+// If the User object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *UserMutation) OldPasswordSetAt(ctx context.Context) (v *time.Time, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldPasswordSetAt is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldPasswordSetAt requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldPasswordSetAt: %w", err)
+	}
+	return oldValue.PasswordSetAt, nil
+}
+
+// ClearPasswordSetAt clears the value of the "password_set_at" field.
+func (m *UserMutation) ClearPasswordSetAt() {
+	m.password_set_at = nil
+	m.clearedFields[user.FieldPasswordSetAt] = struct{}{}
+}
+
+// PasswordSetAtCleared returns if the "password_set_at" field was cleared in this mutation.
+func (m *UserMutation) PasswordSetAtCleared() bool {
+	_, ok := m.clearedFields[user.FieldPasswordSetAt]
+	return ok
+}
+
+// ResetPasswordSetAt resets all changes to the "password_set_at" field.
+func (m *UserMutation) ResetPasswordSetAt() {
+	m.password_set_at = nil
+	delete(m.clearedFields, user.FieldPasswordSetAt)
+}
+
 // AddSenderConversationIDs adds the "sender_conversations" edge to the Conversation entity by ids.
 func (m *UserMutation) AddSenderConversationIDs(ids ...int) {
 	if m.sender_conversations == nil {
@@ -2681,6 +4391,60 @@ func (m *UserMutation) ResetMessages() {
 	m.removedmessages = nil
 }
 
+// AddOutboxMailIDs adds the "outbox_mails" edge to the OutboxMail entity by ids.
+func (m *UserMutation) AddOutboxMailIDs(ids ...int) {
+	if m.outbox_mails == nil {
+		m.outbox_mails = make(map[int]struct{})
+	}
+	for i := range ids {
+		m.outbox_mails[ids[i]] = struct{}{}
+	}
+}
+
+// ClearOutboxMails clears the "outbox_mails" edge to the OutboxMail entity.
+func (m *UserMutation) ClearOutboxMails() {
+	m.clearedoutbox_mails = true
+}
+
+// OutboxMailsCleared reports if the "outbox_mails" edge to the OutboxMail entity was cleared.
+func (m *UserMutation) OutboxMailsCleared() bool {
+	return m.clearedoutbox_mails
+}
+
+// RemoveOutboxMailIDs removes the "outbox_mails" edge to the OutboxMail entity by IDs.
+func (m *UserMutation) RemoveOutboxMailIDs(ids ...int) {
+	if m.removedoutbox_mails == nil {
+		m.removedoutbox_mails = make(map[int]struct{})
+	}
+	for i := range ids {
+		delete(m.outbox_mails, ids[i])
+		m.removedoutbox_mails[ids[i]] = struct{}{}
+	}
+}
+
+// RemovedOutboxMails returns the removed IDs of the "outbox_mails" edge to the OutboxMail entity.
+func (m *UserMutation) RemovedOutboxMailsIDs() (ids []int) {
+	for id := range m.removedoutbox_mails {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// OutboxMailsIDs returns the "outbox_mails" edge IDs in the mutation.
+func (m *UserMutation) OutboxMailsIDs() (ids []int) {
+	for id := range m.outbox_mails {
+		ids = append(ids, id)
+	}
+	return
+}
+
+// ResetOutboxMails resets all changes to the "outbox_mails" edge.
+func (m *UserMutation) ResetOutboxMails() {
+	m.outbox_mails = nil
+	m.clearedoutbox_mails = false
+	m.removedoutbox_mails = nil
+}
+
 // Where appends a list predicates to the UserMutation builder.
 func (m *UserMutation) Where(ps ...predicate.User) {
 	m.predicates = append(m.predicates, ps...)
@@ -2715,7 +4479,7 @@ func (m *UserMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *UserMutation) Fields() []string {
-	fields := make([]string, 0, 8)
+	fields := make([]string, 0, 9)
 	if m.inserted_at != nil {
 		fields = append(fields, user.FieldInsertedAt)
 	}
@@ -2739,6 +4503,9 @@ func (m *UserMutation) Fields() []string {
 	}
 	if m.tokens_valid_after != nil {
 		fields = append(fields, user.FieldTokensValidAfter)
+	}
+	if m.password_set_at != nil {
+		fields = append(fields, user.FieldPasswordSetAt)
 	}
 	return fields
 }
@@ -2764,6 +4531,8 @@ func (m *UserMutation) Field(name string) (ent.Value, bool) {
 		return m.PasswordHash()
 	case user.FieldTokensValidAfter:
 		return m.TokensValidAfter()
+	case user.FieldPasswordSetAt:
+		return m.PasswordSetAt()
 	}
 	return nil, false
 }
@@ -2789,6 +4558,8 @@ func (m *UserMutation) OldField(ctx context.Context, name string) (ent.Value, er
 		return m.OldPasswordHash(ctx)
 	case user.FieldTokensValidAfter:
 		return m.OldTokensValidAfter(ctx)
+	case user.FieldPasswordSetAt:
+		return m.OldPasswordSetAt(ctx)
 	}
 	return nil, fmt.Errorf("unknown User field %s", name)
 }
@@ -2854,6 +4625,13 @@ func (m *UserMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetTokensValidAfter(v)
 		return nil
+	case user.FieldPasswordSetAt:
+		v, ok := value.(time.Time)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetPasswordSetAt(v)
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
@@ -2887,6 +4665,9 @@ func (m *UserMutation) ClearedFields() []string {
 	if m.FieldCleared(user.FieldTokensValidAfter) {
 		fields = append(fields, user.FieldTokensValidAfter)
 	}
+	if m.FieldCleared(user.FieldPasswordSetAt) {
+		fields = append(fields, user.FieldPasswordSetAt)
+	}
 	return fields
 }
 
@@ -2903,6 +4684,9 @@ func (m *UserMutation) ClearField(name string) error {
 	switch name {
 	case user.FieldTokensValidAfter:
 		m.ClearTokensValidAfter()
+		return nil
+	case user.FieldPasswordSetAt:
+		m.ClearPasswordSetAt()
 		return nil
 	}
 	return fmt.Errorf("unknown User nullable field %s", name)
@@ -2936,13 +4720,16 @@ func (m *UserMutation) ResetField(name string) error {
 	case user.FieldTokensValidAfter:
 		m.ResetTokensValidAfter()
 		return nil
+	case user.FieldPasswordSetAt:
+		m.ResetPasswordSetAt()
+		return nil
 	}
 	return fmt.Errorf("unknown User field %s", name)
 }
 
 // AddedEdges returns all edge names that were set/added in this mutation.
 func (m *UserMutation) AddedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.sender_conversations != nil {
 		edges = append(edges, user.EdgeSenderConversations)
 	}
@@ -2951,6 +4738,9 @@ func (m *UserMutation) AddedEdges() []string {
 	}
 	if m.messages != nil {
 		edges = append(edges, user.EdgeMessages)
+	}
+	if m.outbox_mails != nil {
+		edges = append(edges, user.EdgeOutboxMails)
 	}
 	return edges
 }
@@ -2977,13 +4767,19 @@ func (m *UserMutation) AddedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeOutboxMails:
+		ids := make([]ent.Value, 0, len(m.outbox_mails))
+		for id := range m.outbox_mails {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // RemovedEdges returns all edge names that were removed in this mutation.
 func (m *UserMutation) RemovedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.removedsender_conversations != nil {
 		edges = append(edges, user.EdgeSenderConversations)
 	}
@@ -2992,6 +4788,9 @@ func (m *UserMutation) RemovedEdges() []string {
 	}
 	if m.removedmessages != nil {
 		edges = append(edges, user.EdgeMessages)
+	}
+	if m.removedoutbox_mails != nil {
+		edges = append(edges, user.EdgeOutboxMails)
 	}
 	return edges
 }
@@ -3018,13 +4817,19 @@ func (m *UserMutation) RemovedIDs(name string) []ent.Value {
 			ids = append(ids, id)
 		}
 		return ids
+	case user.EdgeOutboxMails:
+		ids := make([]ent.Value, 0, len(m.removedoutbox_mails))
+		for id := range m.removedoutbox_mails {
+			ids = append(ids, id)
+		}
+		return ids
 	}
 	return nil
 }
 
 // ClearedEdges returns all edge names that were cleared in this mutation.
 func (m *UserMutation) ClearedEdges() []string {
-	edges := make([]string, 0, 3)
+	edges := make([]string, 0, 4)
 	if m.clearedsender_conversations {
 		edges = append(edges, user.EdgeSenderConversations)
 	}
@@ -3033,6 +4838,9 @@ func (m *UserMutation) ClearedEdges() []string {
 	}
 	if m.clearedmessages {
 		edges = append(edges, user.EdgeMessages)
+	}
+	if m.clearedoutbox_mails {
+		edges = append(edges, user.EdgeOutboxMails)
 	}
 	return edges
 }
@@ -3047,6 +4855,8 @@ func (m *UserMutation) EdgeCleared(name string) bool {
 		return m.clearedrecipient_conversations
 	case user.EdgeMessages:
 		return m.clearedmessages
+	case user.EdgeOutboxMails:
+		return m.clearedoutbox_mails
 	}
 	return false
 }
@@ -3071,6 +4881,9 @@ func (m *UserMutation) ResetEdge(name string) error {
 		return nil
 	case user.EdgeMessages:
 		m.ResetMessages()
+		return nil
+	case user.EdgeOutboxMails:
+		m.ResetOutboxMails()
 		return nil
 	}
 	return fmt.Errorf("unknown User edge %s", name)

@@ -16,8 +16,12 @@ type Tx struct {
 	config
 	// Conversation is the client for interacting with the Conversation builders.
 	Conversation *ConversationClient
+	// DevMail is the client for interacting with the DevMail builders.
+	DevMail *DevMailClient
 	// Message is the client for interacting with the Message builders.
 	Message *MessageClient
+	// OutboxMail is the client for interacting with the OutboxMail builders.
+	OutboxMail *OutboxMailClient
 	// RevokedToken is the client for interacting with the RevokedToken builders.
 	RevokedToken *RevokedTokenClient
 	// User is the client for interacting with the User builders.
@@ -154,7 +158,9 @@ func (tx *Tx) Client() *Client {
 
 func (tx *Tx) init() {
 	tx.Conversation = NewConversationClient(tx.config)
+	tx.DevMail = NewDevMailClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
+	tx.OutboxMail = NewOutboxMailClient(tx.config)
 	tx.RevokedToken = NewRevokedTokenClient(tx.config)
 	tx.User = NewUserClient(tx.config)
 }

@@ -33,6 +33,8 @@ type User struct {
 	PasswordHash string `json:"-"`
 	// TokensValidAfter holds the value of the "tokens_valid_after" field.
 	TokensValidAfter *time.Time `json:"tokens_valid_after,omitempty"`
+	// PasswordSetAt holds the value of the "password_set_at" field.
+	PasswordSetAt *time.Time `json:"password_set_at,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the UserQuery when eager-loading is set.
 	Edges        UserEdges `json:"edges"`
@@ -47,9 +49,11 @@ type UserEdges struct {
 	RecipientConversations []*Conversation `json:"recipient_conversations,omitempty"`
 	// Messages holds the value of the messages edge.
 	Messages []*Message `json:"messages,omitempty"`
+	// OutboxMails holds the value of the outbox_mails edge.
+	OutboxMails []*OutboxMail `json:"outbox_mails,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [3]bool
+	loadedTypes [4]bool
 }
 
 // SenderConversationsOrErr returns the SenderConversations value or an error if the edge
@@ -79,6 +83,15 @@ func (e UserEdges) MessagesOrErr() ([]*Message, error) {
 	return nil, &NotLoadedError{edge: "messages"}
 }
 
+// OutboxMailsOrErr returns the OutboxMails value or an error if the edge
+// was not loaded in eager-loading.
+func (e UserEdges) OutboxMailsOrErr() ([]*OutboxMail, error) {
+	if e.loadedTypes[3] {
+		return e.OutboxMails, nil
+	}
+	return nil, &NotLoadedError{edge: "outbox_mails"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
@@ -88,7 +101,7 @@ func (*User) scanValues(columns []string) ([]any, error) {
 			values[i] = new(sql.NullInt64)
 		case user.FieldName, user.FieldSubname, user.FieldEmail, user.FieldJob, user.FieldPasswordHash:
 			values[i] = new(sql.NullString)
-		case user.FieldInsertedAt, user.FieldUpdatedAt, user.FieldTokensValidAfter:
+		case user.FieldInsertedAt, user.FieldUpdatedAt, user.FieldTokensValidAfter, user.FieldPasswordSetAt:
 			values[i] = new(sql.NullTime)
 		default:
 			values[i] = new(sql.UnknownType)
@@ -160,6 +173,13 @@ func (_m *User) assignValues(columns []string, values []any) error {
 				_m.TokensValidAfter = new(time.Time)
 				*_m.TokensValidAfter = value.Time
 			}
+		case user.FieldPasswordSetAt:
+			if value, ok := values[i].(*sql.NullTime); !ok {
+				return fmt.Errorf("unexpected type %T for field password_set_at", values[i])
+			} else if value.Valid {
+				_m.PasswordSetAt = new(time.Time)
+				*_m.PasswordSetAt = value.Time
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -186,6 +206,11 @@ func (_m *User) QueryRecipientConversations() *ConversationQuery {
 // QueryMessages queries the "messages" edge of the User entity.
 func (_m *User) QueryMessages() *MessageQuery {
 	return NewUserClient(_m.config).QueryMessages(_m)
+}
+
+// QueryOutboxMails queries the "outbox_mails" edge of the User entity.
+func (_m *User) QueryOutboxMails() *OutboxMailQuery {
+	return NewUserClient(_m.config).QueryOutboxMails(_m)
 }
 
 // Update returns a builder for updating this User.
@@ -233,6 +258,11 @@ func (_m *User) String() string {
 	builder.WriteString(", ")
 	if v := _m.TokensValidAfter; v != nil {
 		builder.WriteString("tokens_valid_after=")
+		builder.WriteString(v.Format(time.ANSIC))
+	}
+	builder.WriteString(", ")
+	if v := _m.PasswordSetAt; v != nil {
+		builder.WriteString("password_set_at=")
 		builder.WriteString(v.Format(time.ANSIC))
 	}
 	builder.WriteByte(')')

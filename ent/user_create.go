@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/companyapi/companyapi/ent/conversation"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/user"
 )
 
@@ -96,6 +97,20 @@ func (_c *UserCreate) SetNillableTokensValidAfter(v *time.Time) *UserCreate {
 	return _c
 }
 
+// SetPasswordSetAt sets the "password_set_at" field.
+func (_c *UserCreate) SetPasswordSetAt(v time.Time) *UserCreate {
+	_c.mutation.SetPasswordSetAt(v)
+	return _c
+}
+
+// SetNillablePasswordSetAt sets the "password_set_at" field if the given value is not nil.
+func (_c *UserCreate) SetNillablePasswordSetAt(v *time.Time) *UserCreate {
+	if v != nil {
+		_c.SetPasswordSetAt(*v)
+	}
+	return _c
+}
+
 // AddSenderConversationIDs adds the "sender_conversations" edge to the Conversation entity by IDs.
 func (_c *UserCreate) AddSenderConversationIDs(ids ...int) *UserCreate {
 	_c.mutation.AddSenderConversationIDs(ids...)
@@ -139,6 +154,21 @@ func (_c *UserCreate) AddMessages(v ...*Message) *UserCreate {
 		ids[i] = v[i].ID
 	}
 	return _c.AddMessageIDs(ids...)
+}
+
+// AddOutboxMailIDs adds the "outbox_mails" edge to the OutboxMail entity by IDs.
+func (_c *UserCreate) AddOutboxMailIDs(ids ...int) *UserCreate {
+	_c.mutation.AddOutboxMailIDs(ids...)
+	return _c
+}
+
+// AddOutboxMails adds the "outbox_mails" edges to the OutboxMail entity.
+func (_c *UserCreate) AddOutboxMails(v ...*OutboxMail) *UserCreate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _c.AddOutboxMailIDs(ids...)
 }
 
 // Mutation returns the UserMutation object of the builder.
@@ -302,6 +332,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 		_spec.SetField(user.FieldTokensValidAfter, field.TypeTime, value)
 		_node.TokensValidAfter = &value
 	}
+	if value, ok := _c.mutation.PasswordSetAt(); ok {
+		_spec.SetField(user.FieldPasswordSetAt, field.TypeTime, value)
+		_node.PasswordSetAt = &value
+	}
 	if nodes := _c.mutation.SenderConversationsIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -343,6 +377,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.OutboxMailsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.OutboxMailsTable,
+			Columns: []string{user.OutboxMailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -489,6 +539,24 @@ func (u *UserUpsert) UpdateTokensValidAfter() *UserUpsert {
 // ClearTokensValidAfter clears the value of the "tokens_valid_after" field.
 func (u *UserUpsert) ClearTokensValidAfter() *UserUpsert {
 	u.SetNull(user.FieldTokensValidAfter)
+	return u
+}
+
+// SetPasswordSetAt sets the "password_set_at" field.
+func (u *UserUpsert) SetPasswordSetAt(v time.Time) *UserUpsert {
+	u.Set(user.FieldPasswordSetAt, v)
+	return u
+}
+
+// UpdatePasswordSetAt sets the "password_set_at" field to the value that was provided on create.
+func (u *UserUpsert) UpdatePasswordSetAt() *UserUpsert {
+	u.SetExcluded(user.FieldPasswordSetAt)
+	return u
+}
+
+// ClearPasswordSetAt clears the value of the "password_set_at" field.
+func (u *UserUpsert) ClearPasswordSetAt() *UserUpsert {
+	u.SetNull(user.FieldPasswordSetAt)
 	return u
 }
 
@@ -639,6 +707,27 @@ func (u *UserUpsertOne) UpdateTokensValidAfter() *UserUpsertOne {
 func (u *UserUpsertOne) ClearTokensValidAfter() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearTokensValidAfter()
+	})
+}
+
+// SetPasswordSetAt sets the "password_set_at" field.
+func (u *UserUpsertOne) SetPasswordSetAt(v time.Time) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetPasswordSetAt(v)
+	})
+}
+
+// UpdatePasswordSetAt sets the "password_set_at" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdatePasswordSetAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdatePasswordSetAt()
+	})
+}
+
+// ClearPasswordSetAt clears the value of the "password_set_at" field.
+func (u *UserUpsertOne) ClearPasswordSetAt() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearPasswordSetAt()
 	})
 }
 
@@ -955,6 +1044,27 @@ func (u *UserUpsertBulk) UpdateTokensValidAfter() *UserUpsertBulk {
 func (u *UserUpsertBulk) ClearTokensValidAfter() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.ClearTokensValidAfter()
+	})
+}
+
+// SetPasswordSetAt sets the "password_set_at" field.
+func (u *UserUpsertBulk) SetPasswordSetAt(v time.Time) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetPasswordSetAt(v)
+	})
+}
+
+// UpdatePasswordSetAt sets the "password_set_at" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdatePasswordSetAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdatePasswordSetAt()
+	})
+}
+
+// ClearPasswordSetAt clears the value of the "password_set_at" field.
+func (u *UserUpsertBulk) ClearPasswordSetAt() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.ClearPasswordSetAt()
 	})
 }
 

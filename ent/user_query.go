@@ -15,6 +15,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/companyapi/companyapi/ent/conversation"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/user"
 )
@@ -29,6 +30,7 @@ type UserQuery struct {
 	withSenderConversations    *ConversationQuery
 	withRecipientConversations *ConversationQuery
 	withMessages               *MessageQuery
+	withOutboxMails            *OutboxMailQuery
 	modifiers                  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -125,6 +127,28 @@ func (_q *UserQuery) QueryMessages() *MessageQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(message.Table, message.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.MessagesTable, user.MessagesColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryOutboxMails chains the current query on the "outbox_mails" edge.
+func (_q *UserQuery) QueryOutboxMails() *OutboxMailQuery {
+	query := (&OutboxMailClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(outboxmail.Table, outboxmail.FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, user.OutboxMailsTable, user.OutboxMailsColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -327,6 +351,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		withSenderConversations:    _q.withSenderConversations.Clone(),
 		withRecipientConversations: _q.withRecipientConversations.Clone(),
 		withMessages:               _q.withMessages.Clone(),
+		withOutboxMails:            _q.withOutboxMails.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -363,6 +388,17 @@ func (_q *UserQuery) WithMessages(opts ...func(*MessageQuery)) *UserQuery {
 		opt(query)
 	}
 	_q.withMessages = query
+	return _q
+}
+
+// WithOutboxMails tells the query-builder to eager-load the nodes that are connected to
+// the "outbox_mails" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithOutboxMails(opts ...func(*OutboxMailQuery)) *UserQuery {
+	query := (&OutboxMailClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withOutboxMails = query
 	return _q
 }
 
@@ -444,10 +480,11 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [3]bool{
+		loadedTypes = [4]bool{
 			_q.withSenderConversations != nil,
 			_q.withRecipientConversations != nil,
 			_q.withMessages != nil,
+			_q.withOutboxMails != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -491,6 +528,13 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadMessages(ctx, query, nodes,
 			func(n *User) { n.Edges.Messages = []*Message{} },
 			func(n *User, e *Message) { n.Edges.Messages = append(n.Edges.Messages, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withOutboxMails; query != nil {
+		if err := _q.loadOutboxMails(ctx, query, nodes,
+			func(n *User) { n.Edges.OutboxMails = []*OutboxMail{} },
+			func(n *User, e *OutboxMail) { n.Edges.OutboxMails = append(n.Edges.OutboxMails, e) }); err != nil {
 			return nil, err
 		}
 	}
@@ -582,6 +626,36 @@ func (_q *UserQuery) loadMessages(ctx context.Context, query *MessageQuery, node
 		node, ok := nodeids[fk]
 		if !ok {
 			return fmt.Errorf(`unexpected referenced foreign-key "sender_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadOutboxMails(ctx context.Context, query *OutboxMailQuery, nodes []*User, init func(*User), assign func(*User, *OutboxMail)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+		if init != nil {
+			init(nodes[i])
+		}
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(outboxmail.FieldUserID)
+	}
+	query.Where(predicate.OutboxMail(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.OutboxMailsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
 		}
 		assign(node, n)
 	}

@@ -13,6 +13,7 @@ import (
 	"entgo.io/ent/schema/field"
 	"github.com/companyapi/companyapi/ent/conversation"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/user"
 )
@@ -126,6 +127,26 @@ func (_u *UserUpdate) ClearTokensValidAfter() *UserUpdate {
 	return _u
 }
 
+// SetPasswordSetAt sets the "password_set_at" field.
+func (_u *UserUpdate) SetPasswordSetAt(v time.Time) *UserUpdate {
+	_u.mutation.SetPasswordSetAt(v)
+	return _u
+}
+
+// SetNillablePasswordSetAt sets the "password_set_at" field if the given value is not nil.
+func (_u *UserUpdate) SetNillablePasswordSetAt(v *time.Time) *UserUpdate {
+	if v != nil {
+		_u.SetPasswordSetAt(*v)
+	}
+	return _u
+}
+
+// ClearPasswordSetAt clears the value of the "password_set_at" field.
+func (_u *UserUpdate) ClearPasswordSetAt() *UserUpdate {
+	_u.mutation.ClearPasswordSetAt()
+	return _u
+}
+
 // AddSenderConversationIDs adds the "sender_conversations" edge to the Conversation entity by IDs.
 func (_u *UserUpdate) AddSenderConversationIDs(ids ...int) *UserUpdate {
 	_u.mutation.AddSenderConversationIDs(ids...)
@@ -169,6 +190,21 @@ func (_u *UserUpdate) AddMessages(v ...*Message) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.AddMessageIDs(ids...)
+}
+
+// AddOutboxMailIDs adds the "outbox_mails" edge to the OutboxMail entity by IDs.
+func (_u *UserUpdate) AddOutboxMailIDs(ids ...int) *UserUpdate {
+	_u.mutation.AddOutboxMailIDs(ids...)
+	return _u
+}
+
+// AddOutboxMails adds the "outbox_mails" edges to the OutboxMail entity.
+func (_u *UserUpdate) AddOutboxMails(v ...*OutboxMail) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddOutboxMailIDs(ids...)
 }
 
 // Mutation returns the UserMutation object of the builder.
@@ -237,6 +273,27 @@ func (_u *UserUpdate) RemoveMessages(v ...*Message) *UserUpdate {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMessageIDs(ids...)
+}
+
+// ClearOutboxMails clears all "outbox_mails" edges to the OutboxMail entity.
+func (_u *UserUpdate) ClearOutboxMails() *UserUpdate {
+	_u.mutation.ClearOutboxMails()
+	return _u
+}
+
+// RemoveOutboxMailIDs removes the "outbox_mails" edge to OutboxMail entities by IDs.
+func (_u *UserUpdate) RemoveOutboxMailIDs(ids ...int) *UserUpdate {
+	_u.mutation.RemoveOutboxMailIDs(ids...)
+	return _u
+}
+
+// RemoveOutboxMails removes "outbox_mails" edges to OutboxMail entities.
+func (_u *UserUpdate) RemoveOutboxMails(v ...*OutboxMail) *UserUpdate {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveOutboxMailIDs(ids...)
 }
 
 // Save executes the query and returns the number of nodes affected by the update operation.
@@ -346,6 +403,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if _u.mutation.TokensValidAfterCleared() {
 		_spec.ClearField(user.FieldTokensValidAfter, field.TypeTime)
+	}
+	if value, ok := _u.mutation.PasswordSetAt(); ok {
+		_spec.SetField(user.FieldPasswordSetAt, field.TypeTime, value)
+	}
+	if _u.mutation.PasswordSetAtCleared() {
+		_spec.ClearField(user.FieldPasswordSetAt, field.TypeTime)
 	}
 	if _u.mutation.SenderConversationsCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -482,6 +545,51 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 		}
 		_spec.Edges.Add = append(_spec.Edges.Add, edge)
 	}
+	if _u.mutation.OutboxMailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.OutboxMailsTable,
+			Columns: []string{user.OutboxMailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedOutboxMailsIDs(); len(nodes) > 0 && !_u.mutation.OutboxMailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.OutboxMailsTable,
+			Columns: []string{user.OutboxMailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OutboxMailsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.OutboxMailsTable,
+			Columns: []string{user.OutboxMailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
 	if _node, err = sqlgraph.UpdateNodes(ctx, _u.driver, _spec); err != nil {
 		if _, ok := err.(*sqlgraph.NotFoundError); ok {
 			err = &NotFoundError{user.Label}
@@ -598,6 +706,26 @@ func (_u *UserUpdateOne) ClearTokensValidAfter() *UserUpdateOne {
 	return _u
 }
 
+// SetPasswordSetAt sets the "password_set_at" field.
+func (_u *UserUpdateOne) SetPasswordSetAt(v time.Time) *UserUpdateOne {
+	_u.mutation.SetPasswordSetAt(v)
+	return _u
+}
+
+// SetNillablePasswordSetAt sets the "password_set_at" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillablePasswordSetAt(v *time.Time) *UserUpdateOne {
+	if v != nil {
+		_u.SetPasswordSetAt(*v)
+	}
+	return _u
+}
+
+// ClearPasswordSetAt clears the value of the "password_set_at" field.
+func (_u *UserUpdateOne) ClearPasswordSetAt() *UserUpdateOne {
+	_u.mutation.ClearPasswordSetAt()
+	return _u
+}
+
 // AddSenderConversationIDs adds the "sender_conversations" edge to the Conversation entity by IDs.
 func (_u *UserUpdateOne) AddSenderConversationIDs(ids ...int) *UserUpdateOne {
 	_u.mutation.AddSenderConversationIDs(ids...)
@@ -641,6 +769,21 @@ func (_u *UserUpdateOne) AddMessages(v ...*Message) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.AddMessageIDs(ids...)
+}
+
+// AddOutboxMailIDs adds the "outbox_mails" edge to the OutboxMail entity by IDs.
+func (_u *UserUpdateOne) AddOutboxMailIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.AddOutboxMailIDs(ids...)
+	return _u
+}
+
+// AddOutboxMails adds the "outbox_mails" edges to the OutboxMail entity.
+func (_u *UserUpdateOne) AddOutboxMails(v ...*OutboxMail) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.AddOutboxMailIDs(ids...)
 }
 
 // Mutation returns the UserMutation object of the builder.
@@ -709,6 +852,27 @@ func (_u *UserUpdateOne) RemoveMessages(v ...*Message) *UserUpdateOne {
 		ids[i] = v[i].ID
 	}
 	return _u.RemoveMessageIDs(ids...)
+}
+
+// ClearOutboxMails clears all "outbox_mails" edges to the OutboxMail entity.
+func (_u *UserUpdateOne) ClearOutboxMails() *UserUpdateOne {
+	_u.mutation.ClearOutboxMails()
+	return _u
+}
+
+// RemoveOutboxMailIDs removes the "outbox_mails" edge to OutboxMail entities by IDs.
+func (_u *UserUpdateOne) RemoveOutboxMailIDs(ids ...int) *UserUpdateOne {
+	_u.mutation.RemoveOutboxMailIDs(ids...)
+	return _u
+}
+
+// RemoveOutboxMails removes "outbox_mails" edges to OutboxMail entities.
+func (_u *UserUpdateOne) RemoveOutboxMails(v ...*OutboxMail) *UserUpdateOne {
+	ids := make([]int, len(v))
+	for i := range v {
+		ids[i] = v[i].ID
+	}
+	return _u.RemoveOutboxMailIDs(ids...)
 }
 
 // Where appends a list predicates to the UserUpdate builder.
@@ -849,6 +1013,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	if _u.mutation.TokensValidAfterCleared() {
 		_spec.ClearField(user.FieldTokensValidAfter, field.TypeTime)
 	}
+	if value, ok := _u.mutation.PasswordSetAt(); ok {
+		_spec.SetField(user.FieldPasswordSetAt, field.TypeTime, value)
+	}
+	if _u.mutation.PasswordSetAtCleared() {
+		_spec.ClearField(user.FieldPasswordSetAt, field.TypeTime)
+	}
 	if _u.mutation.SenderConversationsCleared() {
 		edge := &sqlgraph.EdgeSpec{
 			Rel:     sqlgraph.O2M,
@@ -977,6 +1147,51 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(message.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.OutboxMailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.OutboxMailsTable,
+			Columns: []string{user.OutboxMailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.RemovedOutboxMailsIDs(); len(nodes) > 0 && !_u.mutation.OutboxMailsCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.OutboxMailsTable,
+			Columns: []string{user.OutboxMailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.OutboxMailsIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2M,
+			Inverse: false,
+			Table:   user.OutboxMailsTable,
+			Columns: []string{user.OutboxMailsColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -1,60 +1,38 @@
 package main
 
 import (
-	"context"
 	"log/slog"
 	"net/http"
 
 	"github.com/companyapi/companyapi/internal/config"
 	"github.com/companyapi/companyapi/internal/mail"
+	"github.com/companyapi/companyapi/internal/outbox"
+	"github.com/companyapi/companyapi/internal/store"
 )
 
-// welcomeMailer renders the welcome mail and queues it: registration never
-// waits for the mail server.
-type welcomeMailer struct {
-	from    string
-	queue   *mail.Queue
-	mailbox *mail.Mailbox
-}
-
-// newMailer sends through SMTP_URL when set; otherwise, in dev, into the
-// in-memory mailbox shown at /sent_mails.
-func newMailer(cfg config.Config, log *slog.Logger) (*welcomeMailer, error) {
-	w := &welcomeMailer{from: cfg.MailFrom}
-	var m mail.Mailer
+// newMailer is where the outbox's mails go: SMTP_URL when set, otherwise
+// (dev only: prod requires SMTP_URL) the development mailbox, kept in the
+// database and shown at /sent_mails. The mailbox handler is nil with SMTP.
+func newMailer(cfg config.Config, st *store.Store) (mail.Mailer, http.Handler, error) {
 	if cfg.SMTPURL != "" {
 		sc, err := mail.ParseSMTPURL(cfg.SMTPURL)
 		if err != nil {
-			return nil, &config.Error{Var: "SMTP_URL", Msg: err.Error()}
+			return nil, nil, &config.Error{Var: "SMTP_URL", Msg: err.Error()}
 		}
 		s, err := mail.NewSMTP(sc)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		m = s
-	} else {
-		w.mailbox = mail.NewMailbox(500)
-		m = w.mailbox
+		return s, nil, nil
 	}
-	w.queue = mail.NewQueue(mail.QueueConfig{Mailer: m, Logger: log})
-	return w, nil
+	box := mail.NewMailbox(outbox.DevMailStore{Client: st.Client}, 0)
+	return box, box.Handler("/sent_mails"), nil
 }
 
-func (w *welcomeMailer) SendWelcome(to, password string) error {
-	m, err := mail.RenderWelcome(w.from, to, password)
-	if err != nil {
-		return err
-	}
-	return w.queue.Enqueue(m)
+// newOutbox is this node's sender of the outbox's mails.
+func newOutbox(cfg config.Config, st *store.Store, m mail.Mailer, prep outbox.Preparer, log *slog.Logger) (*outbox.Worker, error) {
+	return outbox.New(outbox.Config{
+		Client: st.Client, Dialect: st.Dialect, Mailer: m, Prepare: prep, Logger: log,
+		RetryFor: cfg.MailRetryFor, MaxBackoff: cfg.MailMaxBackoff,
+	})
 }
-
-// Mailbox is the /sent_mails handler, or nil when mails go to SMTP.
-func (w *welcomeMailer) Mailbox() http.Handler {
-	if w.mailbox == nil {
-		return nil
-	}
-	return w.mailbox.Handler("/sent_mails")
-}
-
-// Close waits, up to ctx's deadline, for queued mails.
-func (w *welcomeMailer) Close(ctx context.Context) error { return w.queue.Close(ctx) }

@@ -13,11 +13,12 @@ import (
 	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/config"
+	"github.com/companyapi/companyapi/internal/connlimit"
 	"github.com/companyapi/companyapi/internal/httpapi"
 )
 
-// serve runs the API until ctx ends, then shuts down each part on its own
-// deadline: sockets, HTTP, the message writer, the mail queue, the store.
+// serve runs the API until ctx ends, then shuts down each part in turn,
+// each on its own budget (see shutdown).
 func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(getenv)
 	if err != nil {
@@ -41,28 +42,28 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			log.Info("migrations applied", "versions", applied)
 		}
 	}
-	mailer, err := newMailer(cfg, log)
+
+	mailer, mailbox, err := newMailer(cfg, st)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		mctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		if err := mailer.Close(mctx); err != nil {
-			log.Warn("mail queue closed with mails unsent", "err", err)
-		}
-	}()
-
 	hasher := auth.NewHasher(auth.DefaultArgon2, 0)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)
+	accountMails, err := chat.NewAccountMails(st.Client, hasher, auth.GeneratePassword, cfg.MailFrom)
+	if err != nil {
+		return err
+	}
+	mails, err := newOutbox(cfg, st, mailer, accountMails, log)
+	if err != nil {
+		return err
+	}
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Mailer: mailer,
-		Logger: log, GeneratePassword: auth.GeneratePassword,
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Outbox: mails,
+		Logger: log, SendTimeout: cfg.SendTimeout,
 	})
 	if err != nil {
 		return err
 	}
-	defer svc.Close()
 	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
 	sockets, err := newSockets(cfg, authn, svc, log)
 	if err != nil {
@@ -70,9 +71,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	e, err := httpapi.New(httpapi.Config{
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
-		Mailbox: mailer.Mailbox(), Socket: sockets, RateLimitLogin: cfg.RateLimitLogin,
+		Mailbox: mailbox, Socket: sockets, RateLimitLogin: cfg.RateLimitLogin,
 		TrustedProxies: cfg.TrustedProxies, OnLogout: sockets.DisconnectToken,
-		OnPasswordChange: sockets.DisconnectUser,
+		OnPasswordChange: sockets.DisconnectUser, RequestTimeout: cfg.SendTimeout,
 	})
 	if err != nil {
 		return err
@@ -82,36 +83,98 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
 	}
+	// Each client address may hold only so many connections, so that one
+	// (a flood of slow bodies, say) cannot take every file descriptor.
+	ln = connlimit.New(ln, connlimit.Config{PerAddr: cfg.MaxConnsPerIP, Exempt: cfg.TrustedProxies, Logger: log})
 	srv := &http.Server{
 		Handler:           e,
 		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// A request's body must arrive within this; a socket's connection
+		// is hijacked before, and sets its own deadlines.
+		ReadTimeout:  30 * time.Second,
+		WriteTimeout: cfg.SendTimeout + 20*time.Second,
+		IdleTimeout:  time.Minute,
+		ErrorLog:     slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	mailCtx, stopMails := context.WithCancel(context.WithoutCancel(ctx))
+	mailsDone := make(chan struct{})
+	go func() {
+		defer close(mailsDone)
+		mails.Run(mailCtx)
+	}()
+	go purgeRevokedTokens(ctx, svc, log)
 	fmt.Fprintf(stdout, "companyapi listening on http://%s (%s, %s store)\n", ln.Addr(), cfg.Env, st.Dialect)
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "store", st.Dialect)
 
-	go purgeRevokedTokens(ctx, svc, log)
-
+	var serveErr error
 	select {
 	case err := <-served:
-		return fmt.Errorf("http server: %w", err)
+		serveErr = fmt.Errorf("http server: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	// Sockets first: http.Server.Shutdown does not see hijacked
-	// connections, and clients should hear 1001 and reconnect elsewhere.
-	if sockets != nil {
-		sockets.Shutdown(sctx)
+	// Every send accepted is answered before its socket or connection
+	// closes; a part that overruns its budget is logged and left behind.
+	shutdown(log, []stopStep{
+		// Sockets first: http.Server.Shutdown does not see hijacked
+		// connections, and clients should hear 1001 and reconnect elsewhere.
+		{"sockets", cfg.SendTimeout + 2*time.Second, sockets.Shutdown},
+		{"http", cfg.SendTimeout + 2*time.Second, func(ctx context.Context) error {
+			if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		}},
+		{"message writer", cfg.SendTimeout + 2*time.Second, func(context.Context) error {
+			svc.Close()
+			return nil
+		}},
+		// A mail being sent is cancelled and released for the next try,
+		// here or on another node.
+		{"mail outbox", 5 * time.Second, func(ctx context.Context) error {
+			stopMails()
+			select {
+			case <-mailsDone:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}},
+	})
+	return serveErr
+}
+
+// stopStep is one part of shutdown and its budget.
+type stopStep struct {
+	name   string
+	budget time.Duration
+	stop   func(context.Context) error
+}
+
+// shutdown stops each part in order, each bounded by its own budget, and
+// logs what failed or ran out of time. A step that overruns is not waited
+// for: the process is exiting.
+func shutdown(log *slog.Logger, steps []stopStep) {
+	for _, s := range steps {
+		ctx, cancel := context.WithTimeout(context.Background(), s.budget)
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- s.stop(ctx) }()
+		var err error
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("did not finish within %v", s.budget)
+		}
+		cancel()
+		if err != nil {
+			log.Error("shutdown: "+s.name, "err", err, "took", time.Since(start).Round(time.Millisecond))
+		} else {
+			log.Debug("shutdown: "+s.name+" done", "took", time.Since(start).Round(time.Millisecond))
+		}
 	}
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Warn("http shutdown", "err", err)
-	}
-	return nil
 }
 
 // purgeRevokedTokens deletes revocations of expired tokens every hour.

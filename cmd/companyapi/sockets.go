@@ -18,6 +18,7 @@ func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service,
 		Chat:           svc,
 		Logger:         log,
 		IdleTimeout:    cfg.SocketIdle,
+		SendTimeout:    cfg.SendTimeout,
 		AllowedOrigins: cfg.AllowedOrigins,
 		AnyOrigin:      cfg.Dev() && len(cfg.AllowedOrigins) == 0,
 	})

@@ -21,6 +21,18 @@ func (f ConversationFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.ConversationMutation", m)
 }
 
+// The DevMailFunc type is an adapter to allow the use of ordinary
+// function as DevMail mutator.
+type DevMailFunc func(context.Context, *ent.DevMailMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f DevMailFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.DevMailMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.DevMailMutation", m)
+}
+
 // The MessageFunc type is an adapter to allow the use of ordinary
 // function as Message mutator.
 type MessageFunc func(context.Context, *ent.MessageMutation) (ent.Value, error)
@@ -31,6 +43,18 @@ func (f MessageFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, err
 		return f(ctx, mv)
 	}
 	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.MessageMutation", m)
+}
+
+// The OutboxMailFunc type is an adapter to allow the use of ordinary
+// function as OutboxMail mutator.
+type OutboxMailFunc func(context.Context, *ent.OutboxMailMutation) (ent.Value, error)
+
+// Mutate calls f(ctx, m).
+func (f OutboxMailFunc) Mutate(ctx context.Context, m ent.Mutation) (ent.Value, error) {
+	if mv, ok := m.(*ent.OutboxMailMutation); ok {
+		return f(ctx, mv)
+	}
+	return nil, fmt.Errorf("unexpected mutation type %T. expect *ent.OutboxMailMutation", m)
 }
 
 // The RevokedTokenFunc type is an adapter to allow the use of ordinary

@@ -22,6 +22,8 @@ const (
 	FieldSenderID = "sender_id"
 	// FieldConversationID holds the string denoting the conversation_id field in the database.
 	FieldConversationID = "conversation_id"
+	// FieldClientID holds the string denoting the client_id field in the database.
+	FieldClientID = "client_id"
 	// EdgeSender holds the string denoting the sender edge name in mutations.
 	EdgeSender = "sender"
 	// EdgeConversation holds the string denoting the conversation edge name in mutations.
@@ -51,6 +53,7 @@ var Columns = []string{
 	FieldDate,
 	FieldSenderID,
 	FieldConversationID,
+	FieldClientID,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -68,6 +71,8 @@ var (
 	ContentValidator func(string) error
 	// DefaultDate holds the default value on creation for the "date" field.
 	DefaultDate func() time.Time
+	// ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	ClientIDValidator func(string) error
 )
 
 // OrderOption defines the ordering options for the Message queries.
@@ -96,6 +101,11 @@ func BySenderID(opts ...sql.OrderTermOption) OrderOption {
 // ByConversationID orders the results by the conversation_id field.
 func ByConversationID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldConversationID, opts...).ToFunc()
+}
+
+// ByClientID orders the results by the client_id field.
+func ByClientID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldClientID, opts...).ToFunc()
 }
 
 // BySenderField orders the results by sender field.

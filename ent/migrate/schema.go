@@ -59,11 +59,28 @@ var (
 			},
 		},
 	}
+	// DevMailsColumns holds the columns for the "dev_mails" table.
+	DevMailsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "to", Type: field.TypeString},
+		{Name: "from", Type: field.TypeString},
+		{Name: "subject", Type: field.TypeString},
+		{Name: "text", Type: field.TypeString, Size: 2147483647},
+		{Name: "html", Type: field.TypeString, Size: 2147483647},
+		{Name: "sent_at", Type: field.TypeTime},
+	}
+	// DevMailsTable holds the schema information for the "dev_mails" table.
+	DevMailsTable = &schema.Table{
+		Name:       "dev_mails",
+		Columns:    DevMailsColumns,
+		PrimaryKey: []*schema.Column{DevMailsColumns[0]},
+	}
 	// MessagesColumns holds the columns for the "messages" table.
 	MessagesColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
 		{Name: "content", Type: field.TypeString, Size: 4000},
 		{Name: "date", Type: field.TypeTime},
+		{Name: "client_id", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "conversation_id", Type: field.TypeInt},
 		{Name: "sender_id", Type: field.TypeInt},
 	}
@@ -75,13 +92,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "messages_conversations_messages",
-				Columns:    []*schema.Column{MessagesColumns[3]},
+				Columns:    []*schema.Column{MessagesColumns[4]},
 				RefColumns: []*schema.Column{ConversationsColumns[0]},
 				OnDelete:   schema.Cascade,
 			},
 			{
 				Symbol:     "messages_users_messages",
-				Columns:    []*schema.Column{MessagesColumns[4]},
+				Columns:    []*schema.Column{MessagesColumns[5]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
@@ -90,12 +107,55 @@ var (
 			{
 				Name:    "message_conversation_id_id",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[3], MessagesColumns[0]},
+				Columns: []*schema.Column{MessagesColumns[4], MessagesColumns[0]},
 			},
 			{
-				Name:    "message_sender_id",
+				Name:    "message_sender_id_client_id",
+				Unique:  true,
+				Columns: []*schema.Column{MessagesColumns[5], MessagesColumns[3]},
+			},
+		},
+	}
+	// OutboxMailsColumns holds the columns for the "outbox_mails" table.
+	OutboxMailsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "kind", Type: field.TypeEnum, Enums: []string{"welcome", "password_reset"}},
+		{Name: "to", Type: field.TypeString, Size: 255},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "attempts", Type: field.TypeInt, Default: 0},
+		{Name: "next_attempt_at", Type: field.TypeTime},
+		{Name: "claimed_until", Type: field.TypeTime, Nullable: true},
+		{Name: "sent_at", Type: field.TypeTime, Nullable: true},
+		{Name: "failed_at", Type: field.TypeTime, Nullable: true},
+		{Name: "last_error", Type: field.TypeString, Nullable: true, Size: 1000},
+		{Name: "user_id", Type: field.TypeInt},
+	}
+	// OutboxMailsTable holds the schema information for the "outbox_mails" table.
+	OutboxMailsTable = &schema.Table{
+		Name:       "outbox_mails",
+		Columns:    OutboxMailsColumns,
+		PrimaryKey: []*schema.Column{OutboxMailsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "outbox_mails_users_outbox_mails",
+				Columns:    []*schema.Column{OutboxMailsColumns[10]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "outboxmail_next_attempt_at",
 				Unique:  false,
-				Columns: []*schema.Column{MessagesColumns[4]},
+				Columns: []*schema.Column{OutboxMailsColumns[5]},
+				Annotation: &entsql.IndexAnnotation{
+					Where: "sent_at IS NULL AND failed_at IS NULL",
+				},
+			},
+			{
+				Name:    "outboxmail_user_id",
+				Unique:  false,
+				Columns: []*schema.Column{OutboxMailsColumns[10]},
 			},
 		},
 	}
@@ -129,6 +189,7 @@ var (
 		{Name: "job", Type: field.TypeString, Size: 255},
 		{Name: "password_hash", Type: field.TypeString},
 		{Name: "tokens_valid_after", Type: field.TypeTime, Nullable: true},
+		{Name: "password_set_at", Type: field.TypeTime, Nullable: true},
 	}
 	// UsersTable holds the schema information for the "users" table.
 	UsersTable = &schema.Table{
@@ -139,7 +200,9 @@ var (
 	// Tables holds all the tables in the schema.
 	Tables = []*schema.Table{
 		ConversationsTable,
+		DevMailsTable,
 		MessagesTable,
+		OutboxMailsTable,
 		RevokedTokensTable,
 		UsersTable,
 	}
@@ -156,4 +219,5 @@ func init() {
 	}
 	MessagesTable.ForeignKeys[0].RefTable = ConversationsTable
 	MessagesTable.ForeignKeys[1].RefTable = UsersTable
+	OutboxMailsTable.ForeignKeys[0].RefTable = UsersTable
 }

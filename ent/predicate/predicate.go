@@ -9,8 +9,14 @@ import (
 // Conversation is the predicate function for conversation builders.
 type Conversation func(*sql.Selector)
 
+// DevMail is the predicate function for devmail builders.
+type DevMail func(*sql.Selector)
+
 // Message is the predicate function for message builders.
 type Message func(*sql.Selector)
+
+// OutboxMail is the predicate function for outboxmail builders.
+type OutboxMail func(*sql.Selector)
 
 // RevokedToken is the predicate function for revokedtoken builders.
 type RevokedToken func(*sql.Selector)

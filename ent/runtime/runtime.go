@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/companyapi/companyapi/ent/conversation"
+	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/schema"
 	"github.com/companyapi/companyapi/ent/user"
@@ -41,6 +43,12 @@ func init() {
 	conversationDescLastActivityAt := conversationFields[5].Descriptor()
 	// conversation.DefaultLastActivityAt holds the default value on creation for the last_activity_at field.
 	conversation.DefaultLastActivityAt = conversationDescLastActivityAt.Default.(func() time.Time)
+	devmailFields := schema.DevMail{}.Fields()
+	_ = devmailFields
+	// devmailDescSentAt is the schema descriptor for sent_at field.
+	devmailDescSentAt := devmailFields[5].Descriptor()
+	// devmail.DefaultSentAt holds the default value on creation for the sent_at field.
+	devmail.DefaultSentAt = devmailDescSentAt.Default.(func() time.Time)
 	messageFields := schema.Message{}.Fields()
 	_ = messageFields
 	// messageDescContent is the schema descriptor for content field.
@@ -65,6 +73,34 @@ func init() {
 	messageDescDate := messageFields[1].Descriptor()
 	// message.DefaultDate holds the default value on creation for the date field.
 	message.DefaultDate = messageDescDate.Default.(func() time.Time)
+	// messageDescClientID is the schema descriptor for client_id field.
+	messageDescClientID := messageFields[4].Descriptor()
+	// message.ClientIDValidator is a validator for the "client_id" field. It is called by the builders before save.
+	message.ClientIDValidator = messageDescClientID.Validators[0].(func(string) error)
+	outboxmailFields := schema.OutboxMail{}.Fields()
+	_ = outboxmailFields
+	// outboxmailDescTo is the schema descriptor for to field.
+	outboxmailDescTo := outboxmailFields[2].Descriptor()
+	// outboxmail.ToValidator is a validator for the "to" field. It is called by the builders before save.
+	outboxmail.ToValidator = outboxmailDescTo.Validators[0].(func(string) error)
+	// outboxmailDescCreatedAt is the schema descriptor for created_at field.
+	outboxmailDescCreatedAt := outboxmailFields[3].Descriptor()
+	// outboxmail.DefaultCreatedAt holds the default value on creation for the created_at field.
+	outboxmail.DefaultCreatedAt = outboxmailDescCreatedAt.Default.(func() time.Time)
+	// outboxmailDescAttempts is the schema descriptor for attempts field.
+	outboxmailDescAttempts := outboxmailFields[4].Descriptor()
+	// outboxmail.DefaultAttempts holds the default value on creation for the attempts field.
+	outboxmail.DefaultAttempts = outboxmailDescAttempts.Default.(int)
+	// outboxmail.AttemptsValidator is a validator for the "attempts" field. It is called by the builders before save.
+	outboxmail.AttemptsValidator = outboxmailDescAttempts.Validators[0].(func(int) error)
+	// outboxmailDescNextAttemptAt is the schema descriptor for next_attempt_at field.
+	outboxmailDescNextAttemptAt := outboxmailFields[5].Descriptor()
+	// outboxmail.DefaultNextAttemptAt holds the default value on creation for the next_attempt_at field.
+	outboxmail.DefaultNextAttemptAt = outboxmailDescNextAttemptAt.Default.(func() time.Time)
+	// outboxmailDescLastError is the schema descriptor for last_error field.
+	outboxmailDescLastError := outboxmailFields[9].Descriptor()
+	// outboxmail.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
+	outboxmail.LastErrorValidator = outboxmailDescLastError.Validators[0].(func(string) error)
 	revokedtokenFields := schema.RevokedToken{}.Fields()
 	_ = revokedtokenFields
 	// revokedtokenDescJti is the schema descriptor for jti field.

@@ -10,6 +10,9 @@ import (
 // MaxContentLen is the longest message, in characters.
 const MaxContentLen = 4000
 
+// MaxClientIDLen is the longest client_id, in characters.
+const MaxClientIDLen = 64
+
 // Message holds the schema definition for the Message entity.
 type Message struct {
 	ent.Schema
@@ -27,6 +30,14 @@ func (Message) Fields() []ent.Field {
 		field.Int("sender_id").
 			Immutable(),
 		field.Int("conversation_id").
+			Immutable(),
+		// client_id is the sender's own name for the message: a send
+		// repeated with it (after a timeout or a lost reply) returns the
+		// stored message instead of storing a second one.
+		field.String("client_id").
+			Optional().
+			Nillable().
+			MaxRuneLen(MaxClientIDLen).
 			Immutable(),
 	}
 }
@@ -50,10 +61,13 @@ func (Message) Edges() []ent.Edge {
 }
 
 // Indexes of the Message: (conversation_id, id) serves keyset pagination of
-// a conversation's history both ways; sender_id serves the foreign key.
+// a conversation's history both ways; (sender_id, client_id) makes a
+// client_id name one message per sender (rows without one never collide)
+// and serves the sender foreign key.
 func (Message) Indexes() []ent.Index {
 	return []ent.Index{
 		index.Fields("conversation_id", "id"),
-		index.Fields("sender_id"),
+		index.Fields("sender_id", "client_id").
+			Unique(),
 	}
 }

@@ -48,6 +48,11 @@ func (User) Fields() []ent.Field {
 		field.Time("tokens_valid_after").
 			Optional().
 			Nillable(),
+		// password_set_at is when the user last chose their password; while
+		// it is unset, the welcome mail may (re)generate one.
+		field.Time("password_set_at").
+			Optional().
+			Nillable(),
 	}
 }
 
@@ -62,6 +67,8 @@ func (User) Edges() []ent.Edge {
 			Annotations(entsql.OnDelete(entsql.NoAction)),
 		edge.To("messages", Message.Type).
 			Annotations(entsql.OnDelete(entsql.NoAction)),
+		edge.To("outbox_mails", OutboxMail.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }
 

@@ -31,12 +31,16 @@ const (
 	FieldPasswordHash = "password_hash"
 	// FieldTokensValidAfter holds the string denoting the tokens_valid_after field in the database.
 	FieldTokensValidAfter = "tokens_valid_after"
+	// FieldPasswordSetAt holds the string denoting the password_set_at field in the database.
+	FieldPasswordSetAt = "password_set_at"
 	// EdgeSenderConversations holds the string denoting the sender_conversations edge name in mutations.
 	EdgeSenderConversations = "sender_conversations"
 	// EdgeRecipientConversations holds the string denoting the recipient_conversations edge name in mutations.
 	EdgeRecipientConversations = "recipient_conversations"
 	// EdgeMessages holds the string denoting the messages edge name in mutations.
 	EdgeMessages = "messages"
+	// EdgeOutboxMails holds the string denoting the outbox_mails edge name in mutations.
+	EdgeOutboxMails = "outbox_mails"
 	// Table holds the table name of the user in the database.
 	Table = "users"
 	// SenderConversationsTable is the table that holds the sender_conversations relation/edge.
@@ -60,6 +64,13 @@ const (
 	MessagesInverseTable = "messages"
 	// MessagesColumn is the table column denoting the messages relation/edge.
 	MessagesColumn = "sender_id"
+	// OutboxMailsTable is the table that holds the outbox_mails relation/edge.
+	OutboxMailsTable = "outbox_mails"
+	// OutboxMailsInverseTable is the table name for the OutboxMail entity.
+	// It exists in this package in order to avoid circular dependency with the "outboxmail" package.
+	OutboxMailsInverseTable = "outbox_mails"
+	// OutboxMailsColumn is the table column denoting the outbox_mails relation/edge.
+	OutboxMailsColumn = "user_id"
 )
 
 // Columns holds all SQL columns for user fields.
@@ -73,6 +84,7 @@ var Columns = []string{
 	FieldJob,
 	FieldPasswordHash,
 	FieldTokensValidAfter,
+	FieldPasswordSetAt,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -158,6 +170,11 @@ func ByTokensValidAfter(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldTokensValidAfter, opts...).ToFunc()
 }
 
+// ByPasswordSetAt orders the results by the password_set_at field.
+func ByPasswordSetAt(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldPasswordSetAt, opts...).ToFunc()
+}
+
 // BySenderConversationsCount orders the results by sender_conversations count.
 func BySenderConversationsCount(opts ...sql.OrderTermOption) OrderOption {
 	return func(s *sql.Selector) {
@@ -199,6 +216,20 @@ func ByMessages(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newMessagesStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByOutboxMailsCount orders the results by outbox_mails count.
+func ByOutboxMailsCount(opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborsCount(s, newOutboxMailsStep(), opts...)
+	}
+}
+
+// ByOutboxMails orders the results by outbox_mails terms.
+func ByOutboxMails(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newOutboxMailsStep(), append([]sql.OrderTerm{term}, terms...)...)
+	}
+}
 func newSenderConversationsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -218,5 +249,12 @@ func newMessagesStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(MessagesInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, MessagesTable, MessagesColumn),
+	)
+}
+func newOutboxMailsStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(OutboxMailsInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2M, false, OutboxMailsTable, OutboxMailsColumn),
 	)
 }

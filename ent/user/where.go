@@ -95,6 +95,11 @@ func TokensValidAfter(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldTokensValidAfter, v))
 }
 
+// PasswordSetAt applies equality check predicate on the "password_set_at" field. It's identical to PasswordSetAtEQ.
+func PasswordSetAt(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldPasswordSetAt, v))
+}
+
 // InsertedAtEQ applies the EQ predicate on the "inserted_at" field.
 func InsertedAtEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldInsertedAt, v))
@@ -550,6 +555,56 @@ func TokensValidAfterNotNil() predicate.User {
 	return predicate.User(sql.FieldNotNull(FieldTokensValidAfter))
 }
 
+// PasswordSetAtEQ applies the EQ predicate on the "password_set_at" field.
+func PasswordSetAtEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldPasswordSetAt, v))
+}
+
+// PasswordSetAtNEQ applies the NEQ predicate on the "password_set_at" field.
+func PasswordSetAtNEQ(v time.Time) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldPasswordSetAt, v))
+}
+
+// PasswordSetAtIn applies the In predicate on the "password_set_at" field.
+func PasswordSetAtIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldIn(FieldPasswordSetAt, vs...))
+}
+
+// PasswordSetAtNotIn applies the NotIn predicate on the "password_set_at" field.
+func PasswordSetAtNotIn(vs ...time.Time) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldPasswordSetAt, vs...))
+}
+
+// PasswordSetAtGT applies the GT predicate on the "password_set_at" field.
+func PasswordSetAtGT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGT(FieldPasswordSetAt, v))
+}
+
+// PasswordSetAtGTE applies the GTE predicate on the "password_set_at" field.
+func PasswordSetAtGTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldPasswordSetAt, v))
+}
+
+// PasswordSetAtLT applies the LT predicate on the "password_set_at" field.
+func PasswordSetAtLT(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLT(FieldPasswordSetAt, v))
+}
+
+// PasswordSetAtLTE applies the LTE predicate on the "password_set_at" field.
+func PasswordSetAtLTE(v time.Time) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldPasswordSetAt, v))
+}
+
+// PasswordSetAtIsNil applies the IsNil predicate on the "password_set_at" field.
+func PasswordSetAtIsNil() predicate.User {
+	return predicate.User(sql.FieldIsNull(FieldPasswordSetAt))
+}
+
+// PasswordSetAtNotNil applies the NotNil predicate on the "password_set_at" field.
+func PasswordSetAtNotNil() predicate.User {
+	return predicate.User(sql.FieldNotNull(FieldPasswordSetAt))
+}
+
 // HasSenderConversations applies the HasEdge predicate on the "sender_conversations" edge.
 func HasSenderConversations() predicate.User {
 	return predicate.User(func(s *sql.Selector) {
@@ -611,6 +666,29 @@ func HasMessages() predicate.User {
 func HasMessagesWith(preds ...predicate.Message) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newMessagesStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasOutboxMails applies the HasEdge predicate on the "outbox_mails" edge.
+func HasOutboxMails() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2M, false, OutboxMailsTable, OutboxMailsColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasOutboxMailsWith applies the HasEdge predicate on the "outbox_mails" edge with a given conditions (other predicates).
+func HasOutboxMailsWith(preds ...predicate.OutboxMail) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newOutboxMailsStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -98,16 +98,15 @@ func (h *Hasher) hash(password, salt []byte) string {
 }
 
 // Verify checks password against encoded, which carries its own parameters,
-// so hashes made with older costs keep verifying. An empty encoded hash
-// verifies against a dummy and fails, taking the same time.
+// so hashes made with older costs keep verifying. An empty or unusable
+// encoded hash (an account whose password is not made yet, "!") verifies
+// against a dummy and fails, taking the same time, so the answer's time
+// does not tell such an account from others.
 func (h *Hasher) Verify(ctx context.Context, password, encoded string) error {
-	if encoded == "" {
-		encoded = h.dummy
-		password += "\x00never"
-	}
 	p, salt, key, err := decodeHash(encoded)
 	if err != nil {
-		return err
+		p, salt, key, _ = decodeHash(h.dummy)
+		password += "\x00never"
 	}
 	if err := h.acquire(ctx); err != nil {
 		return err

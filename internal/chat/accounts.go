@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/schema"
 	"github.com/companyapi/companyapi/ent/user"
@@ -71,60 +72,48 @@ func storable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
-// Register creates an account with a generated password, stores only its
-// hash, and queues the welcome mail that carries it.
+// Register creates an account and queues its welcome mail in the same
+// transaction: the mail outlives any crash, and an account whose mail was
+// not queued does not exist. The password is made by the outbox's sender
+// just before it sends the mail (PrepareMail); until then the account has
+// none, and no password ever rests readable in the database.
+//
+// Registration costs the same with a taken email as with a new one (a
+// query, no hashing), so its time reveals nothing.
 //
 // Errors: KindInvalid (fields, including email "has already been taken").
 func (s *Service) Register(ctx context.Context, r Registration) (User, error) {
 	if err := r.Validate(); err != nil {
 		return User{}, err
 	}
-	taken, err := s.client.User.Query().Where(user.Email(r.Email)).Exist(ctx)
-	if err != nil {
-		return User{}, err
-	}
-	if taken {
-		return User{}, FieldError("email", MsgTaken)
-	}
-	password, err := s.genPass()
-	if err != nil {
-		return User{}, err
-	}
-	hash, err := s.hasher.Hash(ctx, password)
-	if err != nil {
-		return User{}, err
-	}
-	u, err := s.client.User.Create().
-		SetName(r.Name).
-		SetSubname(r.Subname).
-		SetEmail(r.Email).
-		SetJob(r.Job).
-		SetPasswordHash(hash).
-		Save(ctx)
+	var u *ent.User
+	err := withTx(ctx, s.client, func(tx *ent.Tx) error {
+		var err error
+		u, err = tx.User.Create().
+			SetName(r.Name).
+			SetSubname(r.Subname).
+			SetEmail(r.Email).
+			SetJob(r.Job).
+			SetPasswordHash(noPassword).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		return tx.OutboxMail.Create().
+			SetKind(outboxmail.KindWelcome).
+			SetUserID(u.ID).
+			SetTo(u.Email).
+			Exec(ctx)
+	})
 	if ent.IsConstraintError(err) {
-		// Lost a race with a concurrent registration of the same email.
 		return User{}, FieldError("email", MsgTaken)
 	}
 	if err != nil {
 		return User{}, fromEnt(err)
 	}
-	if s.mailer != nil {
-		if err := s.mailer.SendWelcome(u.Email, password); err != nil {
-			// Nobody would ever learn this account's password: undo it so
-			// the address can register again, and say so.
-			s.log.ErrorContext(ctx, "queue welcome mail", "to", u.Email, "err", err)
-			if derr := s.client.User.DeleteOneID(u.ID).Exec(context.WithoutCancel(ctx)); derr != nil {
-				s.log.ErrorContext(ctx, "undo registration", "to", u.Email, "err", derr)
-			}
-			return User{}, ErrMailUnavailable
-		}
-	}
+	s.outbox.Notify()
 	return userOf(u), nil
 }
-
-// ErrMailUnavailable is returned when the welcome mail cannot be queued:
-// the registration is undone.
-var ErrMailUnavailable = &Error{Kind: KindUnavailable, Message: "cannot send the welcome mail now, try again later"}
 
 // ErrBadCredentials is the one answer to a failed login, whichever part
 // was wrong.
@@ -208,9 +197,11 @@ func (s *Service) ChangePassword(ctx context.Context, userID int, current, next 
 	}
 	// Tokens carry whole seconds: every token issued before this second
 	// ends, and the one the caller gets next (issued now) works.
+	now := s.now().UTC()
 	return fromEnt(s.client.User.UpdateOneID(userID).
 		SetPasswordHash(hash).
-		SetTokensValidAfter(s.now().UTC().Truncate(time.Second)).
+		SetPasswordSetAt(now).
+		SetTokensValidAfter(now.Truncate(time.Second)).
 		Exec(ctx))
 }
 

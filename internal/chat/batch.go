@@ -3,16 +3,11 @@ package chat
 import (
 	"context"
 	"errors"
-	"fmt"
-	"maps"
-	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
-
-	"github.com/companyapi/companyapi/ent"
-	"github.com/companyapi/companyapi/ent/conversation"
 )
 
 // pendingMessage is a validated, authorized message waiting for its commit.
@@ -20,6 +15,7 @@ type pendingMessage struct {
 	content        string
 	senderID       int
 	conversationID int
+	clientID       string // "" when the client named none
 	// to and origin say whom to push the committed message to.
 	to     []int
 	origin string
@@ -30,8 +26,20 @@ type writeResult struct {
 	err error
 }
 
+// States of a writeReq, moved by compare-and-swap: the sender abandons a
+// request its deadline has passed, the writer takes one into a statement;
+// whichever comes first wins, so an abandoned request is never written.
+const (
+	reqQueued int32 = iota
+	reqTaken
+	reqAbandoned
+)
+
 type writeReq struct {
-	m    pendingMessage
+	m        pendingMessage
+	deadline time.Time // zero: none
+	state    atomic.Int32
+	// done is buffered, so the writer never waits for a sender that gave up.
 	done chan writeResult
 }
 
@@ -39,171 +47,290 @@ type writeReq struct {
 var ErrClosed = &Error{Kind: KindUnavailable, Message: "server is shutting down"}
 
 // batchWriter is a group commit: whatever messages arrive while a
-// transaction is in flight are committed together in the next one. A lone
+// statement is in flight are committed together by the next one. A lone
 // message is written at once (no timer), and under load one commit — the
 // cost that bounds a naive one-insert-per-message design — carries many
-// messages. Each sender is answered only after its batch commits.
+// messages. Each sender is answered after its batch commits, or with
+// ErrUnavailable when its deadline passes first: a sender never waits on
+// the store past its deadline.
 //
-// Several writers run at once, but a conversation always goes to the same
-// one (conversation id modulo writers). Its messages therefore get their
-// ids and commit in the same order, so a client reading ?after=<last id>
-// can never skip a message that commits later with a smaller id, and its
-// pushes go out in that order too. Writers never touch the same
-// conversation rows, so they do not wait on each other's locks.
+// Several lanes may run at once; a conversation always goes to the same
+// one (conversation id modulo lanes), so this process writes a
+// conversation's messages in the order they arrived. Across processes, the
+// store's lock on the conversation row orders them (see insertBatchPG).
 type batchWriter struct {
 	s        *Service
-	shards   []chan *writeReq
+	lanes    []*lane
 	maxBatch int
 	mu       sync.RWMutex
 	closed   bool
 	wg       sync.WaitGroup
 }
 
-func newBatchWriter(s *Service, workers, maxBatch int) *batchWriter {
-	w := &batchWriter{s: s, shards: make([]chan *writeReq, workers), maxBatch: maxBatch}
-	w.wg.Add(workers)
-	for i := range w.shards {
-		w.shards[i] = make(chan *writeReq, maxBatch)
-		go w.loop(w.shards[i])
+func newBatchWriter(s *Service, lanes, maxBatch int) *batchWriter {
+	w := &batchWriter{s: s, lanes: make([]*lane, lanes), maxBatch: maxBatch}
+	w.wg.Add(lanes)
+	for i := range w.lanes {
+		l := &lane{w: w, in: make(chan *writeReq, maxBatch), waiting: map[int]*convWait{}, retrying: map[int]time.Duration{}}
+		w.lanes[i] = l
+		go func() {
+			defer w.wg.Done()
+			l.run()
+		}()
 	}
 	return w
 }
 
-var donePool = sync.Pool{New: func() any { return make(chan writeResult, 1) }}
-
+// write queues m and waits for its commit, until ctx ends.
 func (w *batchWriter) write(ctx context.Context, m pendingMessage) (Message, error) {
-	req := &writeReq{m: m, done: donePool.Get().(chan writeResult)}
+	req := &writeReq{m: m, done: make(chan writeResult, 1)}
+	req.deadline, _ = ctx.Deadline()
 	w.mu.RLock()
 	if w.closed {
 		w.mu.RUnlock()
 		return Message{}, ErrClosed
 	}
 	select {
-	case w.shards[m.conversationID%len(w.shards)] <- req:
+	case w.lanes[m.conversationID%len(w.lanes)].in <- req:
 	case <-ctx.Done():
 		w.mu.RUnlock()
-		return Message{}, ctx.Err()
+		return Message{}, ErrUnavailable
 	}
 	w.mu.RUnlock()
-	// Once queued the message will be committed or fail; wait for that
-	// answer even if the caller gave up, so the reply never lies.
-	r := <-req.done
-	donePool.Put(req.done)
-	return r.msg, r.err
+	select {
+	case r := <-req.done:
+		return r.msg, r.err
+	case <-ctx.Done():
+		// Not confirmed in time. Unless the writer took it already it now
+		// never will; if it did, it may still commit, and a send repeated
+		// with the same client_id returns it.
+		req.state.CompareAndSwap(reqQueued, reqAbandoned)
+		return Message{}, ErrUnavailable
+	}
 }
 
+// close stops accepting messages and waits until every queued one has been
+// committed or has failed (each is bounded by its sender's deadline).
 func (w *batchWriter) close() {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
-		for _, c := range w.shards {
-			close(c)
+		for _, l := range w.lanes {
+			close(l.in)
 		}
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
 }
 
-func (w *batchWriter) loop(reqs chan *writeReq) {
-	defer w.wg.Done()
-	batch := make([]*writeReq, 0, w.maxBatch)
-	for first := range reqs {
-		batch = append(batch[:0], first)
-	drain:
-		for len(batch) < w.maxBatch {
-			select {
-			case r, ok := <-reqs:
-				if !ok {
-					break drain
-				}
-				batch = append(batch, r)
-			default:
-				break drain
+// lane is one writer goroutine and what it holds back.
+type lane struct {
+	w  *batchWriter
+	in chan *writeReq // nil once closed and drained
+	// waiting holds the messages of conversations whose row another
+	// transaction had locked, oldest first, until their next try; later
+	// messages of such a conversation queue behind them, so its order
+	// holds, while every other conversation goes on being written.
+	waiting map[int]*convWait
+	// retrying holds, while a batch is being written, the backoff of each
+	// waiting conversation it retries, so a row that stays locked is tried
+	// less and less often.
+	retrying map[int]time.Duration
+	batch    []*writeReq
+}
+
+type convWait struct {
+	reqs    []*writeReq
+	retryAt time.Time
+	backoff time.Duration
+}
+
+// Retry delays of a conversation whose row is locked: short, because the
+// usual holder is another node's batch, which commits in milliseconds.
+const (
+	minLockBackoff = time.Millisecond
+	maxLockBackoff = 32 * time.Millisecond
+)
+
+func (l *lane) run() {
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for l.in != nil || len(l.waiting) > 0 {
+		var first *writeReq
+		if len(l.waiting) == 0 {
+			r, ok := <-l.in
+			if !ok {
+				return
 			}
+			first = r
+		} else {
+			timer.Reset(time.Until(l.nextRetry()))
+			select {
+			case r, ok := <-l.in:
+				if ok {
+					first = r
+				} else {
+					l.in = nil
+				}
+			case <-timer.C:
+			}
+			timer.Stop()
 		}
-		w.commit(batch)
+		l.collect(first)
+		if len(l.batch) > 0 {
+			l.commit(l.batch)
+		}
+		clear(l.retrying)
 	}
 }
 
-// commit writes a batch in one transaction. If it fails, each message is
-// retried alone so one bad message cannot fail the others.
-func (w *batchWriter) commit(batch []*writeReq) {
-	msgs, err := w.insert(batch)
-	for attempt := 0; err != nil && retryable(err) && attempt < 3; attempt++ {
-		msgs, err = w.insert(batch)
+func (l *lane) nextRetry() time.Time {
+	var next time.Time
+	for _, c := range l.waiting {
+		if next.IsZero() || c.retryAt.Before(next) {
+			next = c.retryAt
+		}
 	}
-	if err != nil && len(batch) > 1 {
-		for _, r := range batch {
-			w.commit([]*writeReq{r})
+	return next
+}
+
+// collect fills l.batch: first the waiting conversations whose turn has
+// come (their messages are older than any new one), then first and
+// whatever else is queued, up to maxBatch.
+func (l *lane) collect(first *writeReq) {
+	l.batch = l.batch[:0]
+	now := time.Now()
+	for id, c := range l.waiting {
+		if !c.retryAt.After(now) {
+			l.batch = append(l.batch, c.reqs...)
+			l.retrying[id] = c.backoff
+			delete(l.waiting, id)
+		}
+	}
+	if first != nil {
+		l.add(first)
+	}
+	for l.in != nil && len(l.batch) < l.w.maxBatch {
+		select {
+		case r, ok := <-l.in:
+			if !ok {
+				l.in = nil
+				return
+			}
+			l.add(r)
+		default:
+			return
+		}
+	}
+}
+
+func (l *lane) add(r *writeReq) {
+	if c, ok := l.waiting[r.m.conversationID]; ok {
+		c.reqs = append(c.reqs, r)
+		return
+	}
+	l.batch = append(l.batch, r)
+}
+
+// commit takes the batch's live requests into one statement and answers
+// each: committed, repeated (a client_id seen before), failed, or — its
+// conversation's row locked elsewhere — back to waiting.
+func (l *lane) commit(batch []*writeReq) {
+	now := time.Now()
+	taken := batch[:0]
+	var deadline time.Time
+	for _, r := range batch {
+		if (!r.deadline.IsZero() && !now.Before(r.deadline)) || !r.state.CompareAndSwap(reqQueued, reqTaken) {
+			r.done <- writeResult{err: ErrUnavailable}
+			continue
+		}
+		taken = append(taken, r)
+		if r.deadline.IsZero() {
+			deadline = now.Add(l.w.s.sendTimeout)
+		} else if r.deadline.After(deadline) {
+			deadline = r.deadline
+		}
+	}
+	if len(taken) == 0 {
+		return
+	}
+	// The statement serves many senders: it runs until the last of them
+	// gives up, never longer than a send may take.
+	if limit := now.Add(l.w.s.sendTimeout); deadline.After(limit) {
+		deadline = limit
+	}
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
+	defer cancel()
+	outs, err := l.w.s.insertBatch(ctx, taken)
+	if retryable(err) {
+		outs, err = l.w.s.insertBatch(ctx, taken)
+	}
+	if err != nil {
+		if len(taken) > 1 && KindOf(err) != KindUnavailable {
+			// One bad message (its conversation deleted meanwhile, say)
+			// must not fail the others: each is tried alone.
+			for _, r := range taken {
+				r.state.Store(reqQueued)
+				l.commit([]*writeReq{r})
+			}
+			return
+		}
+		for _, r := range taken {
+			r.done <- writeResult{err: err}
 		}
 		return
 	}
-	for i, r := range batch {
-		if err != nil {
-			r.done <- writeResult{err: err}
-			continue
+	for i, r := range taken {
+		o := outs[i]
+		switch {
+		case o.skipped:
+			r.state.Store(reqQueued)
+			l.wait(r)
+		case o.err != nil:
+			r.done <- writeResult{err: o.err}
+		default:
+			if !o.msg.Repeat {
+				// Published here, in commit order, before the sender's answer.
+				l.w.s.pub.PublishMessage(context.Background(), o.msg, r.m.to, r.m.origin)
+			}
+			r.done <- writeResult{msg: o.msg}
 		}
-		// Published here, in commit order, before the sender's answer.
-		w.s.pub.PublishMessage(context.Background(), msgs[i], r.m.to, r.m.origin)
-		r.done <- writeResult{msg: msgs[i]}
 	}
 }
 
-func (w *batchWriter) insert(batch []*writeReq) ([]Message, error) {
-	// The batch serves many requests, so no one request's context may
-	// cancel it; it gets its own deadline instead.
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	date := w.s.nowUTC()
-	if w.s.pg != nil {
-		return w.s.pg.insert(ctx, batch, date)
+// wait puts r back at the end of its conversation's waiting list (commit
+// hands them back oldest first), with a backoff that grows while the row
+// stays locked.
+func (l *lane) wait(r *writeReq) {
+	id := r.m.conversationID
+	c, ok := l.waiting[id]
+	if !ok {
+		backoff := minLockBackoff
+		if b, ok := l.retrying[id]; ok {
+			backoff = min(2*b, maxLockBackoff)
+		}
+		c = &convWait{retryAt: time.Now().Add(backoff), backoff: backoff}
+		l.waiting[id] = c
 	}
-	var msgs []Message
-	err := withTx(ctx, w.s.client, func(tx *ent.Tx) error {
-		builders := make([]*ent.MessageCreate, len(batch))
-		for i, r := range batch {
-			builders[i] = tx.Message.Create().
-				SetContent(r.m.content).
-				SetDate(date).
-				SetSenderID(r.m.senderID).
-				SetConversationID(r.m.conversationID)
-		}
-		rows, err := tx.Message.CreateBulk(builders...).Save(ctx)
-		if err != nil {
-			return fromEnt(err)
-		}
-		msgs = make([]Message, len(rows))
-		last := map[int]int{}
-		for i, row := range rows {
-			msgs[i] = messageOf(row)
-			last[row.ConversationID] = max(last[row.ConversationID], row.ID)
-		}
-		return touchConversations(ctx, tx, last, date)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return msgs, nil
+	c.reqs = append(c.reqs, r)
 }
 
-// touchConversations moves each conversation's activity to its newest
-// message, for the most-recent-first conversation list, and only forwards.
-// This is the SQLite path: in-process, one writer, so a statement per
-// conversation costs no round trip (PostgreSQL does it in insertBatchPG).
-func touchConversations(ctx context.Context, tx *ent.Tx, last map[int]int, at time.Time) error {
-	for _, convID := range slices.Sorted(maps.Keys(last)) {
-		msgID := last[convID]
-		if _, err := tx.Conversation.Update().
-			Where(conversation.ID(convID), conversation.Or(
-				conversation.LastMessageIDIsNil(),
-				conversation.LastMessageIDLT(msgID))).
-			SetLastActivityAt(at).
-			SetLastMessageID(msgID).
-			Save(ctx); err != nil {
-			return fromEnt(err)
-		}
+// outcome is what became of one message of a batch.
+type outcome struct {
+	msg Message
+	// skipped: its conversation's row was locked by another transaction,
+	// so it was not written; try again later.
+	skipped bool
+	err     error // its own failure (a client_id used for another conversation)
+}
+
+// insertBatch writes a batch in one transaction on either store.
+func (s *Service) insertBatch(ctx context.Context, batch []*writeReq) ([]outcome, error) {
+	date := s.nowUTC()
+	if s.pg != nil {
+		return s.pg.insert(ctx, batch, date)
 	}
-	return nil
+	return s.insertBatchSQLite(ctx, batch, date)
 }
 
 // retryable reports PostgreSQL errors that a new attempt may not meet:
@@ -214,25 +341,4 @@ func retryable(err error) bool {
 		return pe.Code == "40001" || pe.Code == "40P01"
 	}
 	return false
-}
-
-// withTx runs fn in a transaction, rolling back on error or panic.
-func withTx(ctx context.Context, client *ent.Client, fn func(tx *ent.Tx) error) (err error) {
-	tx, err := client.Tx(ctx)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if v := recover(); v != nil {
-			tx.Rollback() //nolint:errcheck // panicking anyway
-			panic(v)
-		}
-	}()
-	if err := fn(tx); err != nil {
-		if rerr := tx.Rollback(); rerr != nil {
-			err = errors.Join(err, fmt.Errorf("rollback: %w", rerr))
-		}
-		return err
-	}
-	return tx.Commit()
 }

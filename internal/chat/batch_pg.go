@@ -4,23 +4,41 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/lib/pq"
 )
 
 // insertBatchPG writes a whole batch in one statement, so one round trip
-// and PostgreSQL's implicit transaction commit it: the messages are
-// inserted in the batch's order (WITH ORDINALITY ... ORDER BY ord, so their
-// ids follow it) and each touched conversation moves to its newest message.
-// Only this conversation's writer updates its row (see batchWriter), so no
-// lock ordering is needed. Prepared once, the plan is reused by every batch.
-const insertBatchPG = `WITH ins AS (
-	INSERT INTO messages (content, date, conversation_id, sender_id)
-	SELECT u.content, $1::timestamptz, u.conversation_id, u.sender_id
-	FROM unnest($2::text[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS u(content, conversation_id, sender_id, ord)
+// and PostgreSQL's implicit transaction commit it:
+//
+//   - locked takes the batch's conversation rows, in id order, skipping any
+//     that another transaction holds (another node's batch, or a stuck
+//     transaction): their messages are not written now but retried, so one
+//     locked conversation never holds up the others.
+//   - ins inserts the messages of the locked conversations in the batch's
+//     order (WITH ORDINALITY ... ORDER BY ord, so their ids follow it). A
+//     conversation's ids are drawn only while its row is locked, and the
+//     lock is held until the commit, so whichever node writes them, a
+//     conversation's messages become visible in the order of their ids and
+//     ?after=<id> never skips one. A client_id already used by the sender
+//     inserts nothing (ON CONFLICT DO NOTHING); the stored message is looked
+//     up afterwards.
+//   - touched moves each conversation to its newest message.
+//
+// The result lists the locked conversations (kind 0), then the inserted
+// messages (kind 1) in id order. Prepared once, the plan serves every batch.
+const insertBatchPG = `WITH locked AS MATERIALIZED (
+	SELECT id FROM conversations WHERE id = ANY($5::bigint[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
+), ins AS (
+	INSERT INTO messages (content, date, conversation_id, sender_id, client_id)
+	SELECT u.content, $1::timestamptz, u.conversation_id, u.sender_id, u.client_id
+	FROM unnest($2::text[], $3::bigint[], $4::bigint[], $6::text[]) WITH ORDINALITY AS u(content, conversation_id, sender_id, client_id, ord)
+	WHERE u.conversation_id IN (SELECT id FROM locked)
 	ORDER BY u.ord
-	RETURNING id, conversation_id
+	ON CONFLICT (sender_id, client_id) DO NOTHING
+	RETURNING id, conversation_id, sender_id, client_id
 ), last AS (
 	SELECT conversation_id, max(id) AS id FROM ins GROUP BY conversation_id
 ), touched AS (
@@ -29,10 +47,19 @@ const insertBatchPG = `WITH ins AS (
 	FROM last
 	WHERE c.id = last.conversation_id AND (c.last_message_id IS NULL OR c.last_message_id < last.id)
 )
-SELECT id FROM ins ORDER BY id`
+SELECT 0, id, 0::bigint, NULL::text FROM locked
+UNION ALL
+SELECT 1, id, sender_id, client_id FROM ins
+ORDER BY 1, 2`
+
+// repeatsPG loads the messages that (sender, client_id) pairs already name.
+const repeatsPG = `SELECT m.id, m.content, m.date, m.conversation_id, m.sender_id, m.client_id
+FROM messages m JOIN unnest($1::bigint[], $2::text[]) AS k(sender_id, client_id)
+ON m.sender_id = k.sender_id AND m.client_id = k.client_id`
 
 type pgBatch struct {
 	stmt *sql.Stmt
+	db   *sql.DB
 }
 
 func preparePGBatch(ctx context.Context, db *sql.DB) (*pgBatch, error) {
@@ -40,37 +67,126 @@ func preparePGBatch(ctx context.Context, db *sql.DB) (*pgBatch, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prepare message batch: %w", err)
 	}
-	return &pgBatch{stmt: stmt}, nil
+	return &pgBatch{stmt: stmt, db: db}, nil
 }
 
-func (p *pgBatch) insert(ctx context.Context, batch []*writeReq, date time.Time) ([]Message, error) {
+// clientKey names a message by its sender's client_id.
+type clientKey struct {
+	sender   int
+	clientID string
+}
+
+func (p *pgBatch) insert(ctx context.Context, batch []*writeReq, date time.Time) ([]outcome, error) {
 	contents := make([]string, len(batch))
 	convs := make([]int64, len(batch))
 	senders := make([]int64, len(batch))
+	clientIDs := make([]sql.NullString, len(batch))
 	for i, r := range batch {
 		contents[i], convs[i], senders[i] = r.m.content, int64(r.m.conversationID), int64(r.m.senderID)
+		clientIDs[i] = sql.NullString{String: r.m.clientID, Valid: r.m.clientID != ""}
 	}
-	rows, err := p.stmt.QueryContext(ctx, date, pq.Array(contents), pq.Array(convs), pq.Array(senders))
+	distinct := slices.Compact(slices.Sorted(slices.Values(convs)))
+	rows, err := p.stmt.QueryContext(ctx, date, pq.Array(contents), pq.Array(convs), pq.Array(senders), pq.Array(distinct), pq.Array(clientIDs))
 	if err != nil {
 		return nil, fromPG(err)
 	}
 	defer rows.Close()
-	msgs := make([]Message, 0, len(batch))
+	locked := map[int]bool{}
+	var plain []int              // ids of messages without client_id, in batch order
+	keyed := map[clientKey]int{} // ids of messages with one
 	for rows.Next() {
-		var id int
-		if err := rows.Scan(&id); err != nil {
+		var kind, id, sender int
+		var clientID sql.NullString
+		if err := rows.Scan(&kind, &id, &sender, &clientID); err != nil {
 			return nil, err
 		}
-		r := batch[len(msgs)]
-		msgs = append(msgs, Message{ID: id, Content: r.m.content, Date: date, SenderID: r.m.senderID, ConversationID: r.m.conversationID})
+		switch {
+		case kind == 0:
+			locked[id] = true
+		case clientID.Valid:
+			keyed[clientKey{sender, clientID.String}] = id
+		default:
+			plain = append(plain, id)
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fromPG(err)
 	}
-	if len(msgs) != len(batch) {
-		return nil, fmt.Errorf("message batch: %d ids for %d messages", len(msgs), len(batch))
+	outs := make([]outcome, len(batch))
+	var repeats []int // batch indexes whose client_id was taken before
+	for i, r := range batch {
+		m := &r.m
+		msg := Message{Content: m.content, Date: date, SenderID: m.senderID, ConversationID: m.conversationID, ClientID: m.clientID}
+		switch k := (clientKey{m.senderID, m.clientID}); {
+		case !locked[m.conversationID]:
+			outs[i].skipped = true
+			continue
+		case m.clientID == "":
+			if len(plain) == 0 {
+				return nil, fmt.Errorf("message batch: fewer ids than messages")
+			}
+			msg.ID, plain = plain[0], plain[1:]
+		case keyed[k] != 0:
+			msg.ID = keyed[k]
+			delete(keyed, k) // a second use in this batch is a repeat
+		default:
+			repeats = append(repeats, i)
+			continue
+		}
+		outs[i].msg = msg
 	}
-	return msgs, nil
+	if len(repeats) > 0 {
+		p.loadRepeats(ctx, batch, repeats, outs)
+	}
+	return outs, nil
+}
+
+// loadRepeats fills the outcomes of messages whose client_id their sender
+// had used before with the message stored then.
+func (p *pgBatch) loadRepeats(ctx context.Context, batch []*writeReq, idx []int, outs []outcome) {
+	senders := make([]int64, len(idx))
+	clientIDs := make([]string, len(idx))
+	for j, i := range idx {
+		senders[j], clientIDs[j] = int64(batch[i].m.senderID), batch[i].m.clientID
+	}
+	found := map[clientKey]Message{}
+	rows, err := p.db.QueryContext(ctx, repeatsPG, pq.Array(senders), pq.Array(clientIDs))
+	if err == nil {
+		for rows.Next() {
+			var m Message
+			var clientID string
+			if err = rows.Scan(&m.ID, &m.Content, &m.Date, &m.ConversationID, &m.SenderID, &clientID); err != nil {
+				break
+			}
+			m.Date, m.ClientID = m.Date.UTC(), clientID
+			found[clientKey{m.SenderID, clientID}] = m
+		}
+		rows.Close()
+		if err == nil {
+			err = rows.Err()
+		}
+	}
+	for _, i := range idx {
+		outs[i] = repeatOutcome(batch[i], found, err)
+	}
+}
+
+// repeatOutcome answers a message whose client_id was used before: the
+// stored message, unless that belongs to another conversation.
+func repeatOutcome(r *writeReq, found map[clientKey]Message, lookupErr error) outcome {
+	if lookupErr != nil {
+		return outcome{err: lookupErr}
+	}
+	m, ok := found[clientKey{r.m.senderID, r.m.clientID}]
+	switch {
+	case !ok:
+		// The row that held it went away (rolled back): write it anew.
+		return outcome{skipped: true}
+	case m.ConversationID != r.m.conversationID:
+		return outcome{err: FieldError("client_id", "was used for a message in another conversation")}
+	}
+	m.Repeat = true
+	return outcome{msg: m}
 }
 
 // fromPG maps constraint violations (a conversation deleted meanwhile) to

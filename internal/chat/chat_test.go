@@ -2,24 +2,21 @@ package chat_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/store"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
-
-type nopMailer struct{}
-
-func (nopMailer) SendWelcome(string, string) error { return nil }
 
 // recorder is a Publisher that remembers what it was asked to deliver.
 type recorder struct {
@@ -65,9 +62,8 @@ func newServiceTB(t testing.TB, st *store.Store) (*chat.Service, *recorder) {
 func newServiceWith(t testing.TB, st *store.Store, change func(*chat.Config)) *chat.Service {
 	t.Helper()
 	cfg := chat.Config{
-		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: nopMailer{},
-		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
-		GeneratePassword: auth.GeneratePassword,
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect,
+		Hasher: auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 	}
 	if change != nil {
 		change(&cfg)
@@ -210,32 +206,38 @@ func benchWriters() int {
 	return n
 }
 
-type failingMailer struct{ fail bool }
+type notifier struct{ n atomic.Int32 }
 
-func (m *failingMailer) SendWelcome(string, string) error {
-	if m.fail {
-		return errors.New("queue full")
-	}
-	return nil
-}
+func (c *notifier) Notify() { c.n.Add(1) }
 
-// TestRegisterUndoneWhenMailFails: an account whose password cannot be
-// mailed is not kept, so the address can register again.
-func TestRegisterUndoneWhenMailFails(t *testing.T) {
+// TestRegisterQueuesWelcomeMail: registering writes the account and its
+// welcome mail together, and wakes the outbox; no password exists until the
+// mail is sent, so none rests in the database.
+func TestRegisterQueuesWelcomeMail(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		m := &failingMailer{fail: true}
-		svc := newServiceWith(t, st, func(c *chat.Config) { c.Mailer = m })
-		reg := chat.Registration{Name: "a", Subname: "b", Email: "ann@example.com", Job: "c"}
-		if _, err := svc.Register(ctx, reg); chat.KindOf(err) != chat.KindUnavailable {
-			t.Fatalf("register with a failing mailer: %v", err)
+		n := &notifier{}
+		svc := newServiceWith(t, st, func(c *chat.Config) { c.Outbox = n })
+		u, err := svc.Register(ctx, chat.Registration{Name: "a", Subname: "b", Email: "Ann@Example.com", Job: "c"})
+		if err != nil {
+			t.Fatal(err)
 		}
-		if n := st.Client.User.Query().CountX(ctx); n != 0 {
-			t.Fatalf("%d users kept", n)
+		rows, err := st.Client.OutboxMail.Query().All(ctx)
+		if err != nil || len(rows) != 1 || rows[0].UserID != u.ID || rows[0].To != "ann@example.com" || rows[0].Kind != outboxmail.KindWelcome {
+			t.Fatalf("outbox %+v (%v), want one welcome mail to ann@example.com", rows, err)
 		}
-		m.fail = false
-		if _, err := svc.Register(ctx, reg); err != nil {
-			t.Fatalf("register again: %v", err)
+		if n.n.Load() != 1 {
+			t.Fatalf("outbox woken %d times, want 1", n.n.Load())
+		}
+		if _, err := svc.Login(ctx, "ann@example.com", ""); chat.KindOf(err) != chat.KindUnauthenticated {
+			t.Fatalf("login before the welcome mail: %v, want unauthenticated", err)
+		}
+		// A taken email queues nothing more.
+		if _, err := svc.Register(ctx, chat.Registration{Name: "a", Subname: "b", Email: "ann@example.com", Job: "c"}); chat.AsError(err).Fields["email"] == nil {
+			t.Fatalf("second registration: %v, want email taken", err)
+		}
+		if c := st.Client.OutboxMail.Query().CountX(ctx); c != 1 {
+			t.Fatalf("%d mails queued, want 1", c)
 		}
 	})
 }

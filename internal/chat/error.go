@@ -3,6 +3,8 @@ package chat
 import (
 	"errors"
 	"fmt"
+
+	"github.com/companyapi/companyapi/internal/store"
 )
 
 // Kind classifies an error so that each transport maps it in one place:
@@ -59,27 +61,33 @@ func (e *Error) Error() string {
 	return e.Kind.String()
 }
 
-// KindOf returns the kind of err; anything that is not an *Error is internal.
+// KindOf returns the kind of err: an *Error's own, KindUnavailable for a
+// store that could not answer in time, and KindInternal for anything else.
 func KindOf(err error) Kind {
 	if err == nil {
 		return KindInternal
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Kind
-	}
-	return KindInternal
+	return AsError(err).Kind
 }
 
-// AsError returns err as an *Error, wrapping unknown errors as internal with a
-// bland message so details reach only the log.
+// AsError returns err as an *Error. A store that could not answer in time
+// (stopped, frozen, timed out) is ErrUnavailable, whatever call met it;
+// other unknown errors are internal with a bland message, so details reach
+// only the log.
 func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
 	}
+	if store.Unavailable(err) {
+		return ErrUnavailable
+	}
 	return &Error{Kind: KindInternal, Message: "internal error"}
 }
+
+// ErrUnavailable is the answer when the store did not confirm in time: the
+// client should try again (a send with the same client_id).
+var ErrUnavailable = &Error{Kind: KindUnavailable, Message: "unavailable"}
 
 // Errorf builds an *Error of kind k.
 func Errorf(k Kind, format string, args ...any) *Error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	entsql "entgo.io/ent/dialect/sql"
@@ -17,33 +18,61 @@ import (
 // MaxContentLen is the longest message, in characters.
 const MaxContentLen = schema.MaxContentLen
 
-// ValidateContent applies the content rules shared by REST and WebSocket;
-// SendMessage applies them too, and transports call it to report a bad
-// content together with their own field errors.
-func ValidateContent(content string) error {
+// ValidateSend checks a send's content and client_id without the store.
+// SendMessage applies it too; transports call it to report these errors
+// together with their own (a field of the wrong type, another field).
+func ValidateSend(content, clientID string) error {
+	fe := FieldErrors{}
+	validateContent(fe, content)
+	validateClientID(fe, clientID)
+	return fe.Err()
+}
+
+// validateContent applies the content rules shared by REST and WebSocket.
+func validateContent(fe FieldErrors, content string) {
 	switch {
 	case strings.TrimSpace(content) == "":
-		return FieldError("content", MsgBlank)
+		fe.Add("content", MsgBlank)
 	case !storable(content):
-		return FieldError("content", MsgInvalid)
+		fe.Add("content", MsgInvalid)
 	case utf8.RuneCountInString(content) > MaxContentLen:
-		return FieldError("content", fmt.Sprintf("should be at most %d character(s)", MaxContentLen))
+		fe.Add("content", fmt.Sprintf("should be at most %d character(s)", MaxContentLen))
 	}
-	return nil
+}
+
+// validateClientID applies the client_id rules: 1 to 64 printable
+// characters ("" is no client_id); it is echoed in every push of the
+// message.
+func validateClientID(fe FieldErrors, id string) {
+	if id == "" {
+		return
+	}
+	if !utf8.ValidString(id) || utf8.RuneCountInString(id) > schema.MaxClientIDLen ||
+		strings.IndexFunc(id, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		fe.Add("client_id", fmt.Sprintf("should be 1 to %d printable characters", schema.MaxClientIDLen))
+	}
 }
 
 // SendMessage stores a message from a participant and, once it is
 // committed, delivers it to the other participant's live sockets and to the
 // sender's other sockets. Concurrent sends are committed together in one
-// transaction (see batchWriter); none is acknowledged before its commit.
+// transaction (see batchWriter); none is acknowledged before its commit,
+// and none waits longer than the send timeout: a message not confirmed by
+// then is ErrUnavailable (it may or may not be stored; a repeat with the
+// same ClientID answers which, storing nothing twice).
+//
+// A ClientID the sender used before returns the message stored then, with
+// Repeat set, and stores and pushes nothing.
 //
 // Errors: ErrNotFound when the conversation does not exist or the sender is
-// not in it; KindInvalid on "content", or on "user" when RecipientID is set
-// and is not the other participant.
+// not in it; KindInvalid on "content", on "client_id", or on "user" when
+// RecipientID is set and is not the other participant; ErrUnavailable.
 func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error) {
-	if err := ValidateContent(in.Content); err != nil {
+	if err := ValidateSend(in.Content, in.ClientID); err != nil {
 		return Message{}, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
+	defer cancel()
 	p, err := s.participantsOf(ctx, in.ConversationID)
 	if err != nil {
 		return Message{}, err
@@ -59,6 +88,7 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 		content:        in.Content,
 		senderID:       in.SenderID,
 		conversationID: in.ConversationID,
+		clientID:       in.ClientID,
 		to:             []int{other, in.SenderID},
 		origin:         in.Origin,
 	})

@@ -20,10 +20,10 @@ type PasswordHasher interface {
 	Verify(ctx context.Context, password, encoded string) error
 }
 
-// WelcomeMailer queues the registration mail carrying the generated
-// password. It must not block on the mail server.
-type WelcomeMailer interface {
-	SendWelcome(to, password string) error
+// Notifier is told that a mail was queued in the outbox, so that a sender
+// on this node takes it at once (internal/outbox.Worker).
+type Notifier interface {
+	Notify()
 }
 
 // Config wires a Service.
@@ -31,14 +31,16 @@ type Config struct {
 	Client *ent.Client
 	// DB is the pool under Client; on PostgreSQL messages are written
 	// through a statement prepared on it (see insertBatchPG).
-	DB        *sql.DB
-	Dialect   string // "sqlite" or "postgres"
-	Hasher    PasswordHasher
-	Mailer    WelcomeMailer
+	DB      *sql.DB
+	Dialect string // "sqlite" or "postgres"
+	Hasher  PasswordHasher
+	// Outbox, when set, is woken after a mail is queued; otherwise the
+	// senders find it when they next poll.
+	Outbox Notifier
+	// MailFrom is the sender of the account mails.
+	MailFrom  string
 	Publisher Publisher
 	Logger    *slog.Logger
-	// GeneratePassword makes the password mailed on registration.
-	GeneratePassword func() (string, error)
 	// Writers is how many message batches are written at once; default 1.
 	// SQLite has one writer anyway; on PostgreSQL more writers mean smaller
 	// batches and more commits for the same messages, and on 2 cores one
@@ -46,36 +48,46 @@ type Config struct {
 	Writers int
 	// MaxBatch caps how many messages one transaction commits.
 	MaxBatch int
-	Now      func() time.Time
+	// SendTimeout bounds a send: a message the store has not confirmed by
+	// then is answered ErrUnavailable. Default 10 s.
+	SendTimeout time.Duration
+	Now         func() time.Time
 }
+
+// DefaultSendTimeout is Config.SendTimeout's default.
+const DefaultSendTimeout = 10 * time.Second
 
 // Service implements the chat rules over an Ent client.
 type Service struct {
-	client   *ent.Client
-	hasher   PasswordHasher
-	mailer   WelcomeMailer
-	pub      Publisher
-	log      *slog.Logger
-	genPass  func() (string, error)
-	now      func() time.Time
-	convs    *participantCache
-	writer   *batchWriter
-	pg       *pgBatch
-	isSQLite bool
+	client *ent.Client
+	hasher PasswordHasher
+	outbox Notifier
+	pub    Publisher
+	log    *slog.Logger
+	now    func() time.Time
+	convs  *participantCache
+	writer *batchWriter
+	// sendTimeout bounds SendMessage (Config.SendTimeout).
+	sendTimeout time.Duration
+	pg          *pgBatch
+	isSQLite    bool
 	// principalSQL is principalQuery with this dialect's placeholders.
 	principalSQL string
 }
 
 // New returns a Service; Close stops its message writer.
 func New(cfg Config) (*Service, error) {
-	if cfg.Client == nil || cfg.DB == nil || cfg.Hasher == nil || cfg.GeneratePassword == nil {
-		return nil, errors.New("chat: Client, DB, Hasher and GeneratePassword are required")
+	if cfg.Client == nil || cfg.DB == nil || cfg.Hasher == nil {
+		return nil, errors.New("chat: Client, DB and Hasher are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Outbox == nil {
+		cfg.Outbox = nopNotifier{}
 	}
 	if cfg.Publisher == nil {
 		cfg.Publisher = nopPublisher{}
@@ -86,16 +98,19 @@ func New(cfg Config) (*Service, error) {
 	if cfg.MaxBatch <= 0 {
 		cfg.MaxBatch = 256
 	}
+	if cfg.SendTimeout <= 0 {
+		cfg.SendTimeout = DefaultSendTimeout
+	}
 	s := &Service{
-		client:   cfg.Client,
-		hasher:   cfg.Hasher,
-		mailer:   cfg.Mailer,
-		pub:      cfg.Publisher,
-		log:      cfg.Logger,
-		genPass:  cfg.GeneratePassword,
-		now:      cfg.Now,
-		convs:    newParticipantCache(100_000),
-		isSQLite: cfg.Dialect == "sqlite",
+		client:      cfg.Client,
+		hasher:      cfg.Hasher,
+		outbox:      cfg.Outbox,
+		pub:         cfg.Publisher,
+		log:         cfg.Logger,
+		now:         cfg.Now,
+		convs:       newParticipantCache(100_000),
+		sendTimeout: cfg.SendTimeout,
+		isSQLite:    cfg.Dialect == "sqlite",
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
 	if s.isSQLite {
@@ -132,6 +147,10 @@ func (s *Service) Close() {
 // nowUTC is truncated to microseconds, what PostgreSQL keeps, so a value
 // reads back as it was written on both stores.
 func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Microsecond) }
+
+type nopNotifier struct{}
+
+func (nopNotifier) Notify() {}
 
 type nopPublisher struct{}
 

@@ -14,13 +14,18 @@ type User struct {
 	Job     string `json:"job"`
 }
 
-// Message is a stored chat message, the seed's message JSON.
+// Message is a stored chat message, the seed's message JSON, plus the
+// sender's client_id when it named one.
 type Message struct {
 	ID             int       `json:"id"`
 	Content        string    `json:"content"`
 	Date           time.Time `json:"date"`
 	SenderID       int       `json:"sender_id"`
 	ConversationID int       `json:"conversation_id"`
+	ClientID       string    `json:"client_id,omitempty"`
+	// Repeat is set on the answer to a send whose client_id the sender had
+	// used before: this is the message stored then, and nothing new was.
+	Repeat bool `json:"-"`
 }
 
 // Conversation is a one-to-one conversation between two users.
@@ -40,6 +45,9 @@ type SendInput struct {
 	ConversationID int
 	RecipientID    int
 	Content        string
+	// ClientID, when set (1 to 64 characters), makes the send idempotent:
+	// a repeat by the same sender returns the message stored the first time.
+	ClientID string
 	// Origin identifies the socket the message came from, so that the
 	// sender's other devices get the push but the sending socket does not.
 	Origin string

@@ -9,7 +9,11 @@ func userOf(u *ent.User) User {
 }
 
 func messageOf(m *ent.Message) Message {
-	return Message{ID: m.ID, Content: m.Content, Date: m.Date.UTC(), SenderID: m.SenderID, ConversationID: m.ConversationID}
+	msg := Message{ID: m.ID, Content: m.Content, Date: m.Date.UTC(), SenderID: m.SenderID, ConversationID: m.ConversationID}
+	if m.ClientID != nil {
+		msg.ClientID = *m.ClientID
+	}
+	return msg
 }
 
 func conversationOf(c *ent.Conversation, last *Message) Conversation {

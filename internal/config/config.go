@@ -39,10 +39,19 @@ type Config struct {
 	// client, for per-IP rate limits; empty trusts no header.
 	TrustedProxies []*net.IPNet
 	// RandomSecret is set when JWT_SECRET was unset in dev.
-	RandomSecret    bool
-	SocketIdle      time.Duration
-	ShutdownTimeout time.Duration
-	DBConnectWait   time.Duration
+	RandomSecret bool
+	SocketIdle   time.Duration
+	// SendTimeout bounds every request's wait on the store: a send not
+	// confirmed by then is answered "unavailable" (503).
+	SendTimeout time.Duration
+	// MailRetryFor is how long a mail is retried before it is given up;
+	// MailMaxBackoff the longest wait between two tries.
+	MailRetryFor   time.Duration
+	MailMaxBackoff time.Duration
+	// MaxConnsPerIP caps the connections one client address may hold;
+	// TrustedProxies are exempt. 0 disables.
+	MaxConnsPerIP int
+	DBConnectWait time.Duration
 }
 
 // Error names the variable that is wrong; the binary exits with code 2.
@@ -62,12 +71,11 @@ func IsConfigError(err error) bool {
 // Load reads and validates the environment through getenv.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Addr:            or(getenv("ADDR"), ":4000"),
-		DatabaseURL:     or(getenv("DATABASE_URL"), store.DefaultURL),
-		Env:             or(getenv("APP_ENV"), Dev),
-		SMTPURL:         getenv("SMTP_URL"),
-		MailFrom:        or(getenv("MAIL_FROM"), "company@localhost"),
-		ShutdownTimeout: 10 * time.Second,
+		Addr:        or(getenv("ADDR"), ":4000"),
+		DatabaseURL: or(getenv("DATABASE_URL"), store.DefaultURL),
+		Env:         or(getenv("APP_ENV"), Dev),
+		SMTPURL:     getenv("SMTP_URL"),
+		MailFrom:    or(getenv("MAIL_FROM"), "company@localhost"),
 	}
 	var errs []error
 	add := func(v, format string, args ...any) {
@@ -85,9 +93,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.TokenTTL = duration(getenv, "TOKEN_TTL", 24*time.Hour, add)
 	c.SocketIdle = duration(getenv, "SOCKET_IDLE_TIMEOUT", 60*time.Second, add)
+	c.SendTimeout = duration(getenv, "SEND_TIMEOUT", 10*time.Second, add)
+	c.MailRetryFor = duration(getenv, "MAIL_RETRY_FOR", 24*time.Hour, add)
+	c.MailMaxBackoff = duration(getenv, "MAIL_RETRY_MAX_INTERVAL", time.Minute, add)
 	c.DBConnectWait = duration(getenv, "DB_CONNECT_TIMEOUT", 15*time.Second, add)
 	c.MigrateOnStart = boolean(getenv, "MIGRATE_ON_START", true, add)
 	c.RateLimitLogin = integer(getenv, "RATE_LIMIT_LOGIN", 30, add)
+	c.MaxConnsPerIP = integer(getenv, "MAX_CONNS_PER_IP", 1000, add)
 	if lvl := getenv("LOG_LEVEL"); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			add("LOG_LEVEL", "%q is not debug, info, warn or error", lvl)

@@ -36,6 +36,10 @@ var wordOf = map[int]string{
 	http.StatusServiceUnavailable:    chat.KindUnavailable.String(),
 }
 
+// retryAfterUnavailable is the Retry-After of a 503, in seconds: long
+// enough not to hammer a recovering store, short enough to feel live.
+const retryAfterUnavailable = "2"
+
 // messageBody is the seed's GuardianErrorHandler shape, used for every
 // error that is not about a field.
 type messageBody struct {
@@ -54,7 +58,14 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, body := render(err)
-		if status >= 500 {
+		switch {
+		case status == http.StatusServiceUnavailable:
+			// The store or the server is not answering now; the client
+			// should come back shortly.
+			c.Response().Header().Set("Retry-After", retryAfterUnavailable)
+			log.WarnContext(c.Request().Context(), "request unavailable", "err", err,
+				"method", c.Request().Method, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+		case status >= 500:
 			log.ErrorContext(c.Request().Context(), "request failed", "err", err,
 				"method", c.Request().Method, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		}

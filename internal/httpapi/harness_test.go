@@ -8,8 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +19,8 @@ import (
 	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/httpapi"
+	"github.com/companyapi/companyapi/internal/mail"
+	"github.com/companyapi/companyapi/internal/outbox"
 	"github.com/companyapi/companyapi/internal/store"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
@@ -30,28 +32,51 @@ var testSecret = []byte("test-secret-0123456789abcdef0123456789")
 // test in internal/auth.
 var fastArgon2 = auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
-// mailbox records welcome mails so tests can read generated passwords.
+// mailbox is where the outbox delivers in tests: tests read generated
+// passwords from the welcome mails.
 type mailbox struct {
-	mu        sync.Mutex
-	passwords map[string]string
+	box    *mail.Mailbox
+	outbox *outbox.Worker
 }
 
-func (m *mailbox) SendWelcome(to, password string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.passwords[to] = password
-	return nil
-}
+var mailedPassword = regexp.MustCompile(`generated password ([A-Za-z0-9_-]{16,})\.`)
 
+// password sends the queued mails and returns the password of the newest
+// welcome mail to email.
 func (m *mailbox) password(t testing.TB, email string) string {
 	t.Helper()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	p, ok := m.passwords[strings.ToLower(email)]
-	if !ok {
-		t.Fatalf("no welcome mail to %s", email)
+	if err := m.outbox.Flush(context.Background()); err != nil {
+		t.Fatal(err)
 	}
-	return p
+	all, err := m.box.All(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ml := range all {
+		if strings.EqualFold(ml.To, email) {
+			if p := mailedPassword.FindStringSubmatch(ml.Text); p != nil {
+				return p[1]
+			}
+		}
+	}
+	t.Fatalf("no welcome mail to %s", email)
+	return ""
+}
+
+// newMailbox is an outbox for st delivering into memory.
+func newMailbox(t testing.TB, st *store.Store, hasher chat.PasswordHasher) *mailbox {
+	t.Helper()
+	box := mail.NewMailbox(nil, 0)
+	prep, err := chat.NewAccountMails(st.Client, hasher, auth.GeneratePassword, "chat@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := outbox.New(outbox.Config{Client: st.Client, Dialect: st.Dialect, Mailer: box, Prepare: prep,
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &mailbox{box: box, outbox: w}
 }
 
 // env is the whole REST API over one store.
@@ -76,11 +101,9 @@ func newEnv(t *testing.T, st *store.Store, opts ...envOption) *env {
 // newEnvTB is newEnv for benchmarks too.
 func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	t.Helper()
-	mb := &mailbox{passwords: map[string]string{}}
-	svc, err := chat.New(chat.Config{
-		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: auth.NewHasher(fastArgon2, 0),
-		Mailer: mb, GeneratePassword: auth.GeneratePassword,
-	})
+	hasher := auth.NewHasher(fastArgon2, 0)
+	mb := newMailbox(t, st, hasher)
+	svc, err := chat.New(chat.Config{Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,17 +18,22 @@ func (s *server) createMessage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	content := o.str("content")
-	if err := o.err(chat.ValidateContent(content)); err != nil {
+	content, clientID := o.str("content"), o.str("client_id")
+	if err := o.err(chat.ValidateSend(content, clientID)); err != nil {
 		return err
 	}
 	m, err := s.chat.SendMessage(c.Request().Context(), chat.SendInput{
 		SenderID:       auth.Current(c).User.ID,
 		ConversationID: convID,
 		Content:        content,
+		ClientID:       clientID,
 	})
 	if err != nil {
 		return err
+	}
+	if m.Repeat {
+		// A retry of a send that was stored: the stored message, no new one.
+		return c.JSON(http.StatusOK, dataBody{Data: m})
 	}
 	return c.JSON(http.StatusCreated, dataBody{Data: m})
 }

@@ -134,3 +134,30 @@ func TestMessages(t *testing.T) {
 		}
 	})
 }
+
+// TestPostWithClientID: a post repeated with its client_id is answered 200
+// with the message stored the first time, and stores nothing new.
+func TestPostWithClientID(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		a, b := v.register("ann"), v.register("bob")
+		conv, _ := openConv(t, v, a, b.ID)
+		post := func(content string) response {
+			return v.do("POST", fmt.Sprintf("/api/conversations/%d/messages", conv),
+				map[string]any{"message": map[string]any{"content": content, "client_id": "k-1"}}, a.Token)
+		}
+		first := post("hello").expect(t, 201).JSON(t)["data"].(map[string]any)
+		if first["client_id"] != "k-1" {
+			t.Fatalf("message %v lacks its client_id", first)
+		}
+		again := post("hello").expect(t, 200).JSON(t)["data"].(map[string]any)
+		if num(again["id"]) != num(first["id"]) {
+			t.Fatalf("repeat answered %v, want message %v", again, first["id"])
+		}
+		if h := history(t, v, b, conv, ""); len(h.ids) != 1 {
+			t.Fatalf("history %v, want one message", h.ids)
+		}
+		bad := v.do("POST", fmt.Sprintf("/api/conversations/%d/messages", conv),
+			map[string]any{"message": map[string]any{"content": "x", "client_id": strings.Repeat("k", 65)}}, a.Token)
+		assertErrors(t, bad.expect(t, 422), "client_id", "should be 1 to 64 printable characters")
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -32,6 +33,9 @@ type Config struct {
 	RateLimitLogin int
 	// BodyLimit caps request bodies, e.g. "64K".
 	BodyLimit string
+	// RequestTimeout bounds each request's wait on the store; default
+	// chat.DefaultSendTimeout.
+	RequestTimeout time.Duration
 	// TrustedProxies may name the client in X-Forwarded-For; without them
 	// the client is the connection's address.
 	TrustedProxies []*net.IPNet
@@ -62,6 +66,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "64K"
 	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = chat.DefaultSendTimeout
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
@@ -79,6 +86,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(requestLogger(cfg.Logger))
 	e.Use(recoverer(cfg.Logger))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(deadline(cfg.RequestTimeout))
 	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens, onLogout: cfg.OnLogout, onPasswordChange: cfg.OnPasswordChange}
 	s.routes(e, cfg)
 	return e, nil

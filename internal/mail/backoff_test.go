@@ -1,7 +1,6 @@
 package mail
 
 import (
-	"context"
 	"testing"
 	"time"
 )
@@ -21,25 +20,10 @@ func TestBackoff(t *testing.T) {
 	}
 	for _, tt := range tests {
 		for range 50 {
-			got := backoff(base, limit, tt.attempt)
+			got := Backoff(base, limit, tt.attempt)
 			if got < tt.full/2 || got > tt.full {
-				t.Fatalf("backoff(attempt %d) = %v, want within [%v, %v]", tt.attempt, got, tt.full/2, tt.full)
+				t.Fatalf("Backoff(attempt %d) = %v, want within [%v, %v]", tt.attempt, got, tt.full/2, tt.full)
 			}
 		}
-	}
-}
-
-func TestSleepStopsOnCancel(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	start := time.Now()
-	if sleep(ctx, time.Minute) {
-		t.Error("sleep reported a full wait on a cancelled context")
-	}
-	if time.Since(start) > time.Second {
-		t.Error("sleep ignored the cancelled context")
-	}
-	if !sleep(context.Background(), time.Millisecond) {
-		t.Error("sleep reported an interrupted wait")
 	}
 }

@@ -1,7 +1,8 @@
 // Package mail renders and delivers the server's mails: the welcome mail that
-// carries a generated password, sent over SMTP in production or kept in an
-// in-memory Mailbox in development, always through a Queue so that a slow or
-// failing mail server never holds up a request.
+// carries a generated password, sent over SMTP in production or kept in the
+// development Mailbox. Requests never send mail themselves: they queue it in
+// the outbox (internal/outbox), so a slow or failing mail server never holds
+// one up.
 package mail
 
 import (

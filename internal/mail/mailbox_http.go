@@ -51,7 +51,12 @@ func (b *Mailbox) Handler(prefix string) http.Handler {
 }
 
 func (b *Mailbox) serveList(w http.ResponseWriter, r *http.Request, prefix string) {
-	all := b.All()
+	all, err := b.All(r.Context())
+	if err != nil {
+		slog.ErrorContext(r.Context(), "mailbox", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, messageBody{Message: "unavailable"})
+		return
+	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, all)
 		return
@@ -77,7 +82,12 @@ func (b *Mailbox) serveMail(w http.ResponseWriter, r *http.Request, prefix, rest
 		writeJSON(w, http.StatusNotFound, notFound)
 		return
 	}
-	m, ok := b.Get(n)
+	m, ok, err := b.Get(r.Context(), n)
+	if err != nil {
+		slog.ErrorContext(r.Context(), "mailbox", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, messageBody{Message: "unavailable"})
+		return
+	}
 	if !ok {
 		writeJSON(w, http.StatusNotFound, notFound)
 		return

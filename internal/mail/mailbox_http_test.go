@@ -11,7 +11,7 @@ import (
 )
 
 func TestMailboxHandler(t *testing.T) {
-	box := NewMailbox(0)
+	box := NewMailbox(nil, 0)
 	at := time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC)
 	for _, m := range []Mail{
 		{To: "ann@example.com", From: "company@example.com", Subject: "first", Text: "one", HTML: "<h1>One</h1>", SentAt: at},
@@ -123,7 +123,7 @@ func TestMailboxHandler(t *testing.T) {
 }
 
 func TestMailboxHandlerEmpty(t *testing.T) {
-	h := NewMailbox(0).Handler("/sent_mails")
+	h := NewMailbox(nil, 0).Handler("/sent_mails")
 	if rec := serve(t, h, "", "/sent_mails", true); strings.TrimSpace(rec.Body.String()) != "[]" {
 		t.Errorf("empty JSON list = %s, want []", rec.Body)
 	}

@@ -128,7 +128,7 @@ func TestSMTPSendFails(t *testing.T) {
 }
 
 // A server that never answers must not hold a cancelled send for the
-// whole timeout: that is what lets Queue.Close give up on time.
+// whole timeout: that is what lets the outbox stop on time.
 func TestSMTPSendStopsWhenCancelled(t *testing.T) {
 	s := mustSMTP(t, SMTPConfig{Host: "127.0.0.1", Port: silentServer(t), TLS: TLSNone, Timeout: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)

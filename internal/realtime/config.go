@@ -26,9 +26,9 @@ type Session struct {
 
 // Authenticator turns the socket's token (?token=, or phoenix.js's
 // authToken) into a Session. An error refuses the connection before the
-// upgrade (connectRefusal): an unauthenticated *chat.Error with HTTP 403
-// and its message, as Phoenix's connect/3 returning :error does; a
-// chat.KindUnavailable error or a deadline with 503; anything else 500.
+// upgrade: a store that could not check the token (chat.KindUnavailable)
+// with 503; an unauthenticated *chat.Error with 403 and its message, as
+// Phoenix's connect/3 returning :error does; anything else with 500.
 type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (Session, error)
 }

@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -35,27 +34,21 @@ func errorResponse(err error) errorReply {
 	if errors.As(err, &pe) {
 		return errorReply{Reason: string(pe)}
 	}
-	// A call cut short by SendTimeout may still commit; "unavailable" tells
-	// the client to check the history rather than assume failure.
-	if errors.Is(err, context.DeadlineExceeded) {
-		return errorReply{Reason: chat.KindUnavailable.String()}
-	}
 	e := chat.AsError(err)
 	return errorReply{Reason: e.Kind.String(), Errors: e.Fields}
 }
 
 // connectRefusal is the HTTP answer to a token the Authenticator did not
-// accept, in the words REST uses for the same token (api/errors.md): 403
-// and what is wrong with it (an unauthenticated *chat.Error's message:
-// "invalid token", "token expired", "token revoked"), 503 "unavailable"
-// when it could not be checked now, 500 "internal error" otherwise.
+// accept (a store that could not check it is answered before, with 503),
+// in the words REST uses for the same token (api/errors.md): 403 and what
+// is wrong with it (an unauthenticated *chat.Error's message: "invalid
+// token", "token expired", "token revoked"), 500 "internal error" for a
+// bug.
 func connectRefusal(err error) (int, string) {
 	var e *chat.Error
 	switch {
 	case errors.As(err, &e) && e.Kind == chat.KindUnauthenticated:
 		return http.StatusForbidden, e.Reason()
-	case errors.Is(err, context.DeadlineExceeded) || chat.KindOf(err) == chat.KindUnavailable:
-		return http.StatusServiceUnavailable, chat.KindUnavailable.String()
 	case errors.Is(err, errBadAuthToken) || errors.Is(err, errNoUser):
 		return http.StatusForbidden, wordInvalidToken
 	default:

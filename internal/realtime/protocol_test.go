@@ -124,6 +124,10 @@ func TestSendMsgPayloadErrors(t *testing.T) {
 		{"nok, message is blank", map[string]any{"user": 2, "conv": 1, "message": "   "}, map[string][]string{"message": {"can't be blank"}}},
 		{"nok, message too long and conv a string", map[string]any{"user": 2, "conv": "x", "message": strings.Repeat("é", chat.MaxContentLen+1)},
 			map[string][]string{"conv": {"is invalid"}, "message": {"should be at most 4000 character(s)"}}},
+		{"nok, blank message and client_id a number", map[string]any{"user": 2, "conv": 1, "message": " ", "client_id": 5},
+			map[string][]string{"message": {"can't be blank"}, "client_id": {"is invalid"}}},
+		{"nok, client_id too long and user missing", map[string]any{"conv": 1, "message": "hi", "client_id": strings.Repeat("k", 65)},
+			map[string][]string{"user": {"can't be blank"}, "client_id": {"should be 1 to 64 printable characters"}}},
 	}
 	for _, v := range vsns {
 		t.Run(v.name, func(t *testing.T) {

@@ -59,11 +59,11 @@ type messageResponse struct {
 	Message chat.Message `json:"message"`
 }
 
-// decodeSendMsg reads {"user": id, "conv": id, "message": string},
-// naming every missing, mistyped or invalid field the way Ecto's changeset
-// errors do, all at once. Ids are positive integers: a RecipientID of 0
-// would tell the chat service to skip its recipient check, so the socket
-// never passes one.
+// decodeSendMsg reads {"user": id, "conv": id, "message": string,
+// "client_id": optional string}, naming every missing, mistyped or invalid
+// field the way Ecto's changeset errors do, all at once. Ids are positive
+// integers: a RecipientID of 0 would tell the chat service to skip its
+// recipient check, so the socket never passes one.
 func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
@@ -74,10 +74,16 @@ func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
 	decodeID(m, "user", &in.RecipientID, fe)
 	decodeID(m, "conv", &in.ConversationID, fe)
 	decodeString(m, fieldMessage, &in.Content, fe)
-	if _, bad := fe[fieldMessage]; !bad {
-		if err := chat.ValidateContent(in.Content); err != nil {
-			for _, msg := range chat.AsError(err).Fields["content"] {
-				fe.Add(fieldMessage, msg)
+	if raw, ok := m["client_id"]; ok && string(raw) != jsonNull {
+		decodeString(m, "client_id", &in.ClientID, fe)
+	}
+	// The chat service's rules on the values read, for the fields whose
+	// type was right (a mistyped one reads as "", which it would call
+	// blank).
+	if err := asPayloadFields(chat.ValidateSend(in.Content, in.ClientID)); err != nil {
+		for field, msgs := range chat.AsError(err).Fields {
+			if _, bad := fe[field]; !bad {
+				fe[field] = msgs
 			}
 		}
 	}

@@ -123,6 +123,14 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		srv.log.Error("realtime: Authenticate returned no user", "user", sess.UserID)
 		err = errNoUser
 	}
+	if chat.KindOf(err) == chat.KindUnavailable {
+		// The token could not be checked, not found wrong: 403 would tell
+		// phoenix.js apps to throw a valid token away; 503 makes them retry.
+		srv.log.Warn("realtime: cannot check token", "err", err)
+		w.Header().Set("Retry-After", "2")
+		writeJSONError(w, http.StatusServiceUnavailable, chat.ErrUnavailable.Message)
+		return
+	}
 	if err != nil {
 		srv.log.Debug("realtime: refused token", "err", err)
 		status, word := connectRefusal(err)

@@ -44,17 +44,12 @@ func (s sessionAuth) Authenticate(ctx context.Context, token string) (Session, e
 	return sess, nil
 }
 
-type welcomeDiscard struct{}
-
-func (welcomeDiscard) SendWelcome(string, string) error { return nil }
-
 var userSeq atomic.Int64
 
 func storeBackend(t testing.TB, st *store.Store) backend {
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Mailer: welcomeDiscard{},
-		Hasher:           auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
-		GeneratePassword: auth.GeneratePassword,
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect,
+		Hasher: auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 	})
 	if err != nil {
 		t.Fatal(err)

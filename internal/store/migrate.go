@@ -104,6 +104,16 @@ func withMigrationConn(ctx context.Context, db *sql.DB, dialect string, fn func(
 	}
 	defer conn.Close()
 	if dialect == Postgres {
+		// A migration may rightly run longer than the pool's guard (see
+		// pgDSN), and waits for other nodes' migrations below.
+		if _, err := conn.ExecContext(ctx, `SET statement_timeout = 0`); err != nil {
+			return err
+		}
+		defer func() {
+			if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), `RESET statement_timeout`); rerr != nil {
+				err = errors.Join(err, rerr)
+			}
+		}()
 		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
 			return fmt.Errorf("migration lock: %w", err)
 		}

@@ -191,21 +191,23 @@ func TestMigrationsMatchSchema(t *testing.T) {
 
 			// The check itself must be able to fail: without one index the
 			// directory is behind the schema.
+			// (SQLite's table rebuilds create it again in later files.)
 			dir = memCopy(t, dialect)
-			first := mustFiles(t, dir)[0]
-			var kept []string
-			for _, line := range strings.Split(string(first.Bytes()), "\n") {
-				if !strings.Contains(line, "message_sender_id") {
-					kept = append(kept, line)
+			for _, f := range mustFiles(t, dir) {
+				var kept []string
+				for _, line := range strings.Split(string(f.Bytes()), "\n") {
+					if !strings.Contains(line, "message_conversation_id_id") {
+						kept = append(kept, line)
+					}
 				}
-			}
-			if err := dir.WriteFile(first.Name(), []byte(strings.Join(kept, "\n"))); err != nil {
-				t.Fatal(err)
+				if err := dir.WriteFile(f.Name(), []byte(strings.Join(kept, "\n"))); err != nil {
+					t.Fatal(err)
+				}
 			}
 			rewriteSum(t, dir)
 			wrote, err = store.Diff(context.Background(), devDB[dialect](t), dialect, dir, "drift")
 			if err != nil || !wrote {
-				t.Fatalf("Diff without the message_sender_id index = %v, %v; want a new file", wrote, err)
+				t.Fatalf("Diff without the message_conversation_id_id index = %v, %v; want a new file", wrote, err)
 			}
 		})
 	}

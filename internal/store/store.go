@@ -59,9 +59,11 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		// the number of waiting writers (and busy retries) low.
 		db.SetMaxOpenConns(4)
 	case Postgres:
-		if db, err = sql.Open("postgres", pgDSN(loc.DSN)); err != nil {
+		connector, err := newPGConnector(pgDSN(loc.DSN))
+		if err != nil {
 			return nil, fmt.Errorf("open postgres: %w", err)
 		}
+		db = sql.OpenDB(connector)
 		entDialect = dialect.Postgres
 		n := opts.MaxOpenConns
 		if n <= 0 {
@@ -105,21 +107,35 @@ func waitReachable(ctx context.Context, db *sql.DB, timeout time.Duration) error
 	}
 }
 
-// pgDSN turns on lib/pq's binary_parameters unless the URL sets it: a query
-// with arguments then takes one round trip instead of two (lib/pq otherwise
-// prepares every unnamed statement first), which every request pays for.
+// pgDSN adds to the URL, unless it sets them itself:
+//   - lib/pq's binary_parameters: a query with arguments then takes one
+//     round trip instead of two (lib/pq otherwise prepares every unnamed
+//     statement first), which every request pays for;
+//   - server-side guards, runtime parameters PostgreSQL applies to the
+//     session: no statement runs longer than statement_timeout, and no
+//     transaction whose client went away holds its locks past
+//     idle_in_transaction_session_timeout. Requests give up far sooner (see
+//     pgconn.go); these stop the server's side of work nobody waits for.
+//     Migrations lift statement_timeout for their own connection.
 func pgDSN(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return raw
 	}
 	q := u.Query()
-	if q.Get("binary_parameters") != "" {
-		return raw
+	for _, p := range pgDefaults {
+		if q.Get(p[0]) == "" {
+			q.Set(p[0], p[1])
+		}
 	}
-	q.Set("binary_parameters", "yes")
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+var pgDefaults = [][2]string{
+	{"binary_parameters", "yes"},
+	{"statement_timeout", "30s"},
+	{"idle_in_transaction_session_timeout", "60s"},
 }
 
 // permanent reports errors that waiting will not fix: a wrong password or
