@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // devLogin registers a user on a dev server and logs in with the password
@@ -19,17 +20,24 @@ func devLogin(t *testing.T, base, email string) string {
 		t.Fatalf("register: %v %v", res, err)
 	}
 	res.Body.Close()
-	req, _ := http.NewRequest("GET", base+"/sent_mails", nil)
-	req.Header.Set("Accept", "application/json")
-	res, err = client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The welcome mail goes out through the outbox, a moment later.
 	var mails []struct{ To, Text string }
-	err = json.NewDecoder(res.Body).Decode(&mails)
-	res.Body.Close()
-	if err != nil || len(mails) == 0 || mails[0].To != email {
-		t.Fatalf("mailbox: %v %+v", err, mails)
+	for i := 0; len(mails) == 0 && i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+		req, _ := http.NewRequest("GET", base+"/sent_mails", nil)
+		req.Header.Set("Accept", "application/json")
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = json.NewDecoder(res.Body).Decode(&mails)
+		res.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(mails) == 0 || mails[0].To != email {
+		t.Fatalf("mailbox: %+v", mails)
 	}
 	pw := regexp.MustCompile(`generated password ([A-Za-z0-9_-]+)`).FindStringSubmatch(mails[0].Text)[1]
 	res, err = client.Post(base+"/api/login", "application/json",

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"time"
 
 	"genclient/apiclient"
 )
@@ -72,12 +73,28 @@ func run(base string) error {
 		return fmt.Errorf("invalid registration: %s %v", invalid.Body, err)
 	}
 
-	mails, err := c.ListSentMailsWithResponse(ctx, acceptJSON)
-	if err != nil || mails.JSON200 == nil || len(*mails.JSON200) != 2 {
-		return fmt.Errorf("sent mails: %s %v", mails.Body, err)
+	// The welcome mails go out through an outbox, a moment later.
+	var mails *apiclient.ListSentMailsResponse
+	for i := 0; i < 100; i++ {
+		time.Sleep(20 * time.Millisecond)
+		mails, err = c.ListSentMailsWithResponse(ctx, acceptJSON)
+		if err != nil || mails.JSON200 == nil {
+			return fmt.Errorf("sent mails: %v %v", mails, err)
+		}
+		if len(*mails.JSON200) == 2 {
+			break
+		}
 	}
-	m := regexp.MustCompile(`generated password ([A-Za-z0-9_-]+)`).FindStringSubmatch((*mails.JSON200)[1].Text)
-	if m == nil || (*mails.JSON200)[1].To != string(ann.Email) {
+	if len(*mails.JSON200) != 2 {
+		return fmt.Errorf("sent mails: %s, want 2", mails.Body)
+	}
+	var m []string
+	for _, mail := range *mails.JSON200 {
+		if mail.To == string(ann.Email) {
+			m = regexp.MustCompile(`generated password ([A-Za-z0-9_-]+)`).FindStringSubmatch(mail.Text)
+		}
+	}
+	if m == nil {
 		return fmt.Errorf("no password for %s in %+v", ann.Email, *mails.JSON200)
 	}
 
