@@ -16,6 +16,7 @@ import (
 	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/outboxmail"
+	"github.com/companyapi/companyapi/ent/ratelimit"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/user"
 )
@@ -82,6 +83,7 @@ func checkColumn(t, c string) error {
 			devmail.Table:      devmail.ValidColumn,
 			message.Table:      message.ValidColumn,
 			outboxmail.Table:   outboxmail.ValidColumn,
+			ratelimit.Table:    ratelimit.ValidColumn,
 			revokedtoken.Table: revokedtoken.ValidColumn,
 			user.Table:         user.ValidColumn,
 		})

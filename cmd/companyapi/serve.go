@@ -15,6 +15,7 @@ import (
 	"github.com/companyapi/companyapi/internal/config"
 	"github.com/companyapi/companyapi/internal/connlimit"
 	"github.com/companyapi/companyapi/internal/httpapi"
+	"github.com/companyapi/companyapi/internal/ratelimit"
 )
 
 // serve runs the API until ctx ends, then shuts down each part in turn,
@@ -64,6 +65,12 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	var limiter httpapi.Limiter
+	var buckets *ratelimit.Limiter
+	if cfg.RateLimitLogin > 0 {
+		buckets = ratelimit.New(st.Client, st.Dialect, cfg.RateLimitLogin)
+		limiter = buckets
+	}
 	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
 	sockets, err := newSockets(cfg, authn, svc, log)
 	if err != nil {
@@ -71,7 +78,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	e, err := httpapi.New(httpapi.Config{
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
-		Mailbox: mailbox, Socket: sockets, RateLimitLogin: cfg.RateLimitLogin,
+		Mailbox: mailbox, Socket: sockets, RateLimit: limiter,
 		TrustedProxies: cfg.TrustedProxies, OnLogout: sockets.DisconnectToken,
 		OnPasswordChange: sockets.DisconnectUser, RequestTimeout: cfg.SendTimeout,
 	})
@@ -104,7 +111,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		defer close(mailsDone)
 		mails.Run(mailCtx)
 	}()
-	go purgeRevokedTokens(ctx, svc, log)
+	go housekeeping(ctx, svc, buckets, log)
 	fmt.Fprintf(stdout, "companyapi listening on http://%s (%s, %s store)\n", ln.Addr(), cfg.Env, st.Dialect)
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "store", st.Dialect)
 
@@ -177,8 +184,9 @@ func shutdown(log *slog.Logger, steps []stopStep) {
 	}
 }
 
-// purgeRevokedTokens deletes revocations of expired tokens every hour.
-func purgeRevokedTokens(ctx context.Context, svc *chat.Service, log *slog.Logger) {
+// housekeeping deletes, every hour, revocations of expired tokens and
+// rate-limit buckets nobody used for longer than a refill.
+func housekeeping(ctx context.Context, svc *chat.Service, buckets *ratelimit.Limiter, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -186,6 +194,11 @@ func purgeRevokedTokens(ctx context.Context, svc *chat.Service, log *slog.Logger
 			log.Warn("purge revoked tokens", "err", err)
 		} else if n > 0 {
 			log.Info("purged revoked tokens", "count", n)
+		}
+		if buckets != nil {
+			if _, err := buckets.Purge(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("purge rate-limit buckets", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

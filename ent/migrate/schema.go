@@ -159,6 +159,26 @@ var (
 			},
 		},
 	}
+	// RateLimitsColumns holds the columns for the "rate_limits" table.
+	RateLimitsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "key", Type: field.TypeString, Unique: true, Size: 200},
+		{Name: "tokens", Type: field.TypeFloat64},
+		{Name: "updated_ms", Type: field.TypeInt64},
+	}
+	// RateLimitsTable holds the schema information for the "rate_limits" table.
+	RateLimitsTable = &schema.Table{
+		Name:       "rate_limits",
+		Columns:    RateLimitsColumns,
+		PrimaryKey: []*schema.Column{RateLimitsColumns[0]},
+		Indexes: []*schema.Index{
+			{
+				Name:    "ratelimit_updated_ms",
+				Unique:  false,
+				Columns: []*schema.Column{RateLimitsColumns[3]},
+			},
+		},
+	}
 	// RevokedTokensColumns holds the columns for the "revoked_tokens" table.
 	RevokedTokensColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -203,6 +223,7 @@ var (
 		DevMailsTable,
 		MessagesTable,
 		OutboxMailsTable,
+		RateLimitsTable,
 		RevokedTokensTable,
 		UsersTable,
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/outboxmail"
+	"github.com/companyapi/companyapi/ent/ratelimit"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/schema"
 	"github.com/companyapi/companyapi/ent/user"
@@ -101,6 +102,26 @@ func init() {
 	outboxmailDescLastError := outboxmailFields[9].Descriptor()
 	// outboxmail.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
 	outboxmail.LastErrorValidator = outboxmailDescLastError.Validators[0].(func(string) error)
+	ratelimitFields := schema.RateLimit{}.Fields()
+	_ = ratelimitFields
+	// ratelimitDescKey is the schema descriptor for key field.
+	ratelimitDescKey := ratelimitFields[0].Descriptor()
+	// ratelimit.KeyValidator is a validator for the "key" field. It is called by the builders before save.
+	ratelimit.KeyValidator = func() func(string) error {
+		validators := ratelimitDescKey.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(key string) error {
+			for _, fn := range fns {
+				if err := fn(key); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
 	revokedtokenFields := schema.RevokedToken{}.Fields()
 	_ = revokedtokenFields
 	// revokedtokenDescJti is the schema descriptor for jti field.

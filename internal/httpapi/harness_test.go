@@ -21,6 +21,7 @@ import (
 	"github.com/companyapi/companyapi/internal/httpapi"
 	"github.com/companyapi/companyapi/internal/mail"
 	"github.com/companyapi/companyapi/internal/outbox"
+	"github.com/companyapi/companyapi/internal/ratelimit"
 	"github.com/companyapi/companyapi/internal/store"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
@@ -91,7 +92,14 @@ type env struct {
 
 type envOption func(*httpapi.Config)
 
-func withRateLimit(n int) envOption { return func(c *httpapi.Config) { c.RateLimitLogin = n } }
+// withRateLimit limits login and registration to n a minute per client, in
+// the store like the server does.
+func withRateLimit(n int) envOption {
+	return func(c *httpapi.Config) {
+		st := c.DB.(*store.Store)
+		c.RateLimit = ratelimit.New(st.Client, st.Dialect, n)
+	}
+}
 
 func newEnv(t *testing.T, st *store.Store, opts ...envOption) *env {
 	t.Helper()

@@ -11,7 +11,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
-	"golang.org/x/time/rate"
 )
 
 // requestLogger logs one line per request through slog.
@@ -59,29 +58,30 @@ func recoverer(log *slog.Logger) echo.MiddlewareFunc {
 	})
 }
 
-// rateLimit allows perMinute requests per client IP, then answers 429
-// with Retry-After.
-func rateLimit(perMinute int) echo.MiddlewareFunc {
-	if perMinute <= 0 {
+// Limiter takes a token from a bucket (internal/ratelimit: in the
+// database, shared by every node).
+type Limiter interface {
+	Allow(ctx context.Context, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// rateLimit spends one token of the client IP's bucket per request, then
+// answers 429 with Retry-After; a nil Limiter limits nothing. The bucket
+// lives in the database, so the limit holds for the cluster as a whole.
+func rateLimit(l Limiter) echo.MiddlewareFunc {
+	if l == nil {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
-	retry := strconv.Itoa(int(math.Ceil(60 / float64(perMinute))))
-	store := middleware.NewRateLimiterMemoryStoreWithConfig(middleware.RateLimiterMemoryStoreConfig{
-		Rate:      rate.Limit(float64(perMinute) / 60),
-		Burst:     perMinute,
-		ExpiresIn: 3 * time.Minute,
-	})
-	return middleware.RateLimiterWithConfig(middleware.RateLimiterConfig{
-		Store: store,
-		IdentifierExtractor: func(c echo.Context) (string, error) {
-			return c.RealIP(), nil
-		},
-		ErrorHandler: func(c echo.Context, err error) error {
-			return echo.NewHTTPError(http.StatusForbidden)
-		},
-		DenyHandler: func(c echo.Context, _ string, _ error) error {
-			c.Response().Header().Set("Retry-After", retry)
-			return echo.NewHTTPError(http.StatusTooManyRequests)
-		},
-	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			ok, retry, err := l.Allow(c.Request().Context(), "auth:"+c.RealIP())
+			if err != nil {
+				return err
+			}
+			if !ok {
+				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
+				return echo.NewHTTPError(http.StatusTooManyRequests)
+			}
+			return next(c)
+		}
+	}
 }

@@ -15,7 +15,7 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	e.GET("/readyz", readyz(cfg.DB))
 	e.GET("/api/openapi.yaml", openAPI)
 
-	limited := rateLimit(cfg.RateLimitLogin)
+	limited := rateLimit(cfg.RateLimit)
 	authed := s.auth.Middleware()
 
 	g := e.Group("/api")

@@ -28,9 +28,9 @@ type Config struct {
 	Mailbox http.Handler
 	// Socket serves /socket/websocket; nil to leave it out.
 	Socket http.Handler
-	// RateLimitLogin is requests per minute per client IP on login,
-	// registration and password change; 0 disables.
-	RateLimitLogin int
+	// RateLimit limits login, registration and password change per client
+	// IP; nil limits nothing.
+	RateLimit Limiter
 	// BodyLimit caps request bodies, e.g. "64K".
 	BodyLimit string
 	// RequestTimeout bounds each request's wait on the store; default

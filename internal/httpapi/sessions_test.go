@@ -162,3 +162,17 @@ func TestRateLimit(t *testing.T) {
 		limited.do("GET", "/healthz", nil, "").expect(t, 200)
 	})
 }
+
+// TestRateLimitHoldsForTheCluster: two API nodes on one store spend one
+// budget, where per-process limits let N nodes allow N times as much.
+func TestRateLimitHoldsForTheCluster(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		nodes := []*env{newEnv(t, st, withRateLimit(4)), newEnv(t, st, withRateLimit(4))}
+		body := map[string]any{"creds": map[string]any{"email": "x@example.com", "password": "y"}}
+		for i := range 4 {
+			nodes[i%2].do("POST", "/api/login", body, "").expect(t, 401)
+		}
+		nodes[0].do("POST", "/api/login", body, "").expect(t, 429)
+		nodes[1].do("POST", "/api/login", body, "").expect(t, 429)
+	})
+}

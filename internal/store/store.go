@@ -84,6 +84,27 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	return &Store{Client: ent.NewClient(ent.Driver(drv)), DB: db, Dialect: loc.Dialect}, nil
 }
 
+// OpenPostgresDB opens a small pool on a PostgreSQL URL, with the same
+// context-bounded connections and server-side guards as Open's, for
+// components that need raw SQL of their own (the broker's NOTIFY).
+func OpenPostgresDB(rawURL string, maxConns int) (*sql.DB, error) {
+	loc, err := ParseURL(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	if loc.Dialect != Postgres {
+		return nil, fmt.Errorf("DATABASE_URL is %s, not postgres", loc.Dialect)
+	}
+	connector, err := newPGConnector(pgDSN(loc.DSN))
+	if err != nil {
+		return nil, err
+	}
+	db := sql.OpenDB(connector)
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	return db, nil
+}
+
 // waitReachable pings with backoff until the database answers or the
 // timeout passes, so a database still starting is not a crash and a wrong
 // host is not a hang.
