@@ -152,7 +152,7 @@ func TestNATS(t *testing.T) {
 	port := srv.Addr().(interface{ String() string }).String()
 	srv.Shutdown()
 	srv.WaitForShutdown()
-	srv = startNATS(t, portOf(t, port))
+	startNATS(t, portOf(t, port))
 	for _, r := range []*recorder{ra, rb} {
 		r.waitFor(t, "a resync after the restart", func(_ []string, n int) bool { return n > 0 })
 	}
