@@ -58,9 +58,14 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	bus, closeBroker, err := newBus(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer closeBroker()
 	svc, err := chat.New(chat.Config{
 		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Outbox: mails,
-		Logger: log, SendTimeout: cfg.SendTimeout,
+		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout,
 	})
 	if err != nil {
 		return err
@@ -72,15 +77,17 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		limiter = buckets
 	}
 	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
-	sockets, err := newSockets(cfg, authn, svc, log)
+	sockets, err := newSockets(cfg, authn, svc, bus, log)
 	if err != nil {
+		return err
+	}
+	if err := bus.Start(); err != nil {
 		return err
 	}
 	e, err := httpapi.New(httpapi.Config{
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
 		Mailbox: mailbox, Socket: sockets, RateLimit: limiter,
-		TrustedProxies: cfg.TrustedProxies, OnLogout: sockets.DisconnectToken,
-		OnPasswordChange: sockets.DisconnectUser, RequestTimeout: cfg.SendTimeout,
+		TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.SendTimeout, Broker: bus.Connected,
 	})
 	if err != nil {
 		return err
@@ -112,8 +119,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		mails.Run(mailCtx)
 	}()
 	go housekeeping(ctx, svc, buckets, log)
-	fmt.Fprintf(stdout, "companyapi listening on http://%s (%s, %s store)\n", ln.Addr(), cfg.Env, st.Dialect)
-	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "store", st.Dialect)
+	fmt.Fprintf(stdout, "companyapi listening on http://%s (%s, %s store, %s broker, node %s)\n", ln.Addr(), cfg.Env, st.Dialect, cfg.BrokerURL, cfg.NodeName)
+	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "store", st.Dialect, "broker", cfg.BrokerURL, "node", cfg.NodeName)
 
 	var serveErr error
 	select {
@@ -138,6 +145,8 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			svc.Close()
 			return nil
 		}},
+		// What the last commits announced reaches the other nodes.
+		{"events", 3 * time.Second, bus.Close},
 		// A mail being sent is cancelled and released for the next try,
 		// here or on another node.
 		{"mail outbox", 5 * time.Second, func(ctx context.Context) error {

@@ -7,32 +7,29 @@ import (
 	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/config"
+	"github.com/companyapi/companyapi/internal/events"
 	"github.com/companyapi/companyapi/internal/realtime"
 )
 
-// newSockets builds the Phoenix Channels endpoint and makes it the chat
-// service's publisher, so REST posts are pushed to sockets too.
-func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, log *slog.Logger) (*realtime.Server, error) {
-	rt, err := realtime.New(realtime.Config{
+// newSockets builds the Phoenix Channels endpoint, subscribed to the
+// committed events of every node.
+func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, bus *events.Bus, log *slog.Logger) (*realtime.Server, error) {
+	return realtime.New(realtime.Config{
 		Auth:           socketAuth{authn},
 		Chat:           svc,
+		Events:         bus,
 		Logger:         log,
 		IdleTimeout:    cfg.SocketIdle,
 		SendTimeout:    cfg.SendTimeout,
 		AllowedOrigins: cfg.AllowedOrigins,
 		AnyOrigin:      cfg.Dev() && len(cfg.AllowedOrigins) == 0,
 	})
-	if err != nil {
-		return nil, err
-	}
-	svc.SetPublisher(rt)
-	return rt, nil
 }
 
 // socketAuth is the socket's view of a token: the same verification as
 // REST (signature, expiry, revocation, user), kept as a realtime.Session so
 // that the socket ends when the token expires or is logged out
-// (realtime.Server.DisconnectToken with the token's jti).
+// (chat.SessionsEnded with the token's jti).
 type socketAuth struct{ a *auth.Authenticator }
 
 func (s socketAuth) Authenticate(ctx context.Context, token string) (realtime.Session, error) {

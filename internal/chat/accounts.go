@@ -198,11 +198,17 @@ func (s *Service) ChangePassword(ctx context.Context, userID int, current, next 
 	// Tokens carry whole seconds: every token issued before this second
 	// ends, and the one the caller gets next (issued now) works.
 	now := s.now().UTC()
-	return fromEnt(s.client.User.UpdateOneID(userID).
+	if err := s.client.User.UpdateOneID(userID).
 		SetPasswordHash(hash).
 		SetPasswordSetAt(now).
 		SetTokensValidAfter(now.Truncate(time.Second)).
-		Exec(ctx))
+		Exec(ctx); err != nil {
+		return fromEnt(err)
+	}
+	// The sockets opened with the ended tokens end too; the caller
+	// reconnects with the token it gets next.
+	s.events.Announce(SessionsEnded{UserID: userID})
+	return nil
 }
 
 // GetUser returns one user.
@@ -239,11 +245,15 @@ func (s *Service) ListUsers(ctx context.Context, after, limit int) ([]User, erro
 	return out, nil
 }
 
-// RevokeToken records a logged-out token until it would expire anyway.
-func (s *Service) RevokeToken(ctx context.Context, jti string, expiresAt time.Time) error {
+// RevokeToken records a logged-out token until it would expire anyway,
+// and announces it, so that the sockets opened with it close.
+func (s *Service) RevokeToken(ctx context.Context, userID int, jti string, expiresAt time.Time) error {
 	err := s.client.RevokedToken.Create().SetJti(jti).SetExpiresAt(expiresAt.UTC()).Exec(ctx)
 	if ent.IsConstraintError(err) {
 		return nil // already revoked
+	}
+	if err == nil {
+		s.events.Announce(SessionsEnded{UserID: userID, TokenID: jti})
 	}
 	return err
 }

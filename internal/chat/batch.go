@@ -280,19 +280,25 @@ func (l *lane) commit(batch []*writeReq) {
 		}
 		return
 	}
+	var stored []Event
 	for i, r := range taken {
-		o := outs[i]
-		switch {
+		if o := outs[i]; !o.skipped && o.err == nil && !o.msg.Repeat {
+			stored = append(stored, MessageStored{Message: o.msg, To: r.m.to, Origin: r.m.origin})
+		}
+	}
+	if len(stored) > 0 {
+		// Announced here, in commit order, before the senders' answers, so
+		// a sender's other devices never see its reply before the push.
+		l.w.s.events.Announce(stored...)
+	}
+	for i, r := range taken {
+		switch o := outs[i]; {
 		case o.skipped:
 			r.state.Store(reqQueued)
 			l.wait(r)
 		case o.err != nil:
 			r.done <- writeResult{err: o.err}
 		default:
-			if !o.msg.Repeat {
-				// Published here, in commit order, before the sender's answer.
-				l.w.s.pub.PublishMessage(context.Background(), o.msg, r.m.to, r.m.origin)
-			}
 			r.done <- writeResult{msg: o.msg}
 		}
 	}

@@ -18,21 +18,28 @@ import (
 	"github.com/companyapi/companyapi/internal/storetest"
 )
 
-// recorder is a Publisher that remembers what it was asked to deliver.
+// recorder is an Announcer that remembers the messages announced.
 type recorder struct {
 	mu    sync.Mutex
 	sent  []string
 	convs map[int][]int
 }
 
-func (r *recorder) PublishMessage(_ context.Context, m chat.Message, to []int, origin string) {
+func (r *recorder) Announce(evs ...chat.Event) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.sent = append(r.sent, fmt.Sprintf("%d->%v/%s", m.ID, to, origin))
-	if r.convs == nil {
-		r.convs = map[int][]int{}
+	for _, ev := range evs {
+		e, ok := ev.(chat.MessageStored)
+		if !ok {
+			continue
+		}
+		m := e.Message
+		r.sent = append(r.sent, fmt.Sprintf("%d->%v/%s", m.ID, e.To, e.Origin))
+		if r.convs == nil {
+			r.convs = map[int][]int{}
+		}
+		r.convs[m.ConversationID] = append(r.convs[m.ConversationID], m.ID)
 	}
-	r.convs[m.ConversationID] = append(r.convs[m.ConversationID], m.ID)
 }
 
 // conv returns the ids pushed for a conversation, in push order.
@@ -51,7 +58,7 @@ func newServiceTB(t testing.TB, st *store.Store) (*chat.Service, *recorder) {
 	t.Helper()
 	rec := &recorder{}
 	svc := newServiceWith(t, st, func(c *chat.Config) {
-		c.Publisher = rec
+		c.Events = rec
 		c.Writers = benchWriters()
 	})
 	return svc, rec
@@ -250,7 +257,7 @@ func TestPurgeKeepsRecentRevocations(t *testing.T) {
 		svc, _ := newService(t, st)
 		now := time.Now()
 		for jti, exp := range map[string]time.Time{"old": now.Add(-2 * chat.RevocationGrace), "recent": now.Add(-time.Second), "live": now.Add(time.Hour)} {
-			if err := svc.RevokeToken(ctx, jti, exp); err != nil {
+			if err := svc.RevokeToken(ctx, 1, jti, exp); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -23,7 +23,7 @@ func TestCatchUpNeverSkips(t *testing.T) {
 		// Several writers: ordering must hold however many commit at once.
 		rec := &recorder{}
 		svc := newServiceWith(t, st, func(c *chat.Config) {
-			c.Publisher = rec
+			c.Events = rec
 			c.Writers = 4
 		})
 		a, b := mustUser(t, svc, "ann"), mustUser(t, svc, "bob")

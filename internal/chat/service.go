@@ -38,9 +38,11 @@ type Config struct {
 	// senders find it when they next poll.
 	Outbox Notifier
 	// MailFrom is the sender of the account mails.
-	MailFrom  string
-	Publisher Publisher
-	Logger    *slog.Logger
+	MailFrom string
+	// Events hears of what was committed (messages, ended sessions);
+	// default: nobody.
+	Events Announcer
+	Logger *slog.Logger
 	// Writers is how many message batches are written at once; default 1.
 	// SQLite has one writer anyway; on PostgreSQL more writers mean smaller
 	// batches and more commits for the same messages, and on 2 cores one
@@ -62,7 +64,7 @@ type Service struct {
 	client *ent.Client
 	hasher PasswordHasher
 	outbox Notifier
-	pub    Publisher
+	events Announcer
 	log    *slog.Logger
 	now    func() time.Time
 	convs  *participantCache
@@ -89,8 +91,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Outbox == nil {
 		cfg.Outbox = nopNotifier{}
 	}
-	if cfg.Publisher == nil {
-		cfg.Publisher = nopPublisher{}
+	if cfg.Events == nil {
+		cfg.Events = nopAnnouncer{}
 	}
 	if cfg.Writers <= 0 {
 		cfg.Writers = 1
@@ -105,7 +107,7 @@ func New(cfg Config) (*Service, error) {
 		client:      cfg.Client,
 		hasher:      cfg.Hasher,
 		outbox:      cfg.Outbox,
-		pub:         cfg.Publisher,
+		events:      cfg.Events,
 		log:         cfg.Logger,
 		now:         cfg.Now,
 		convs:       newParticipantCache(100_000),
@@ -127,15 +129,6 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
-// SetPublisher sets where committed messages are delivered; the realtime
-// server is built after the service, so it is wired in afterwards.
-func (s *Service) SetPublisher(p Publisher) {
-	if p == nil {
-		p = nopPublisher{}
-	}
-	s.pub = p
-}
-
 // Close stops accepting messages and waits for queued writes to finish.
 func (s *Service) Close() {
 	s.writer.close()
@@ -151,7 +144,3 @@ func (s *Service) nowUTC() time.Time { return s.now().UTC().Truncate(time.Micros
 type nopNotifier struct{}
 
 func (nopNotifier) Notify() {}
-
-type nopPublisher struct{}
-
-func (nopPublisher) PublishMessage(context.Context, Message, []int, string) {}

@@ -1,9 +1,6 @@
 package chat
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // User is an account as every client may see it: never the password hash.
 type User struct {
@@ -51,10 +48,4 @@ type SendInput struct {
 	// Origin identifies the socket the message came from, so that the
 	// sender's other devices get the push but the sending socket does not.
 	Origin string
-}
-
-// Publisher delivers a committed message to the live sockets of users.
-// Implementations must not block on slow clients.
-type Publisher interface {
-	PublishMessage(ctx context.Context, m Message, userIDs []int, origin string)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,11 @@ type Config struct {
 	// MailMaxBackoff the longest wait between two tries.
 	MailRetryFor   time.Duration
 	MailMaxBackoff time.Duration
+	// BrokerURL is how nodes reach each other: "local" (one node),
+	// "postgres" (LISTEN/NOTIFY on DATABASE_URL) or nats://host:port[,...].
+	BrokerURL string
+	// NodeName names this node in logs and between nodes.
+	NodeName string
 	// MaxConnsPerIP caps the connections one client address may hold;
 	// TrustedProxies are exempt. 0 disables.
 	MaxConnsPerIP int
@@ -77,6 +83,11 @@ func Load(getenv func(string) string) (Config, error) {
 		SMTPURL:     getenv("SMTP_URL"),
 		MailFrom:    or(getenv("MAIL_FROM"), "company@localhost"),
 	}
+	c.NodeName = getenv("NODE_NAME")
+	if c.NodeName == "" {
+		host, _ := os.Hostname()
+		c.NodeName = fmt.Sprintf("%s-%d", or(host, "node"), os.Getpid())
+	}
 	var errs []error
 	add := func(v, format string, args ...any) {
 		errs = append(errs, &Error{Var: v, Msg: fmt.Sprintf(format, args...)})
@@ -88,8 +99,27 @@ func Load(getenv func(string) string) (Config, error) {
 	if c.Env != Dev && c.Env != Prod {
 		add("APP_ENV", "%q is not dev or prod", c.Env)
 	}
-	if _, err := store.ParseURL(c.DatabaseURL); err != nil {
+	loc, err := store.ParseURL(c.DatabaseURL)
+	if err != nil {
 		add("DATABASE_URL", "%s", strings.TrimLeft(strings.TrimPrefix(err.Error(), "DATABASE_URL"), ": "))
+	}
+	switch c.BrokerURL = getenv("BROKER_URL"); {
+	case c.BrokerURL == "" && loc.Dialect == store.Postgres:
+		// Two nodes on one database just work: nothing else to run.
+		c.BrokerURL = "postgres"
+	case c.BrokerURL == "":
+		c.BrokerURL = "local"
+	case c.BrokerURL == "postgres" && err == nil && loc.Dialect != store.Postgres:
+		add("BROKER_URL", "postgres needs DATABASE_URL on PostgreSQL")
+	case c.BrokerURL == "local" || c.BrokerURL == "postgres":
+	case strings.HasPrefix(c.BrokerURL, "nats://") || strings.HasPrefix(c.BrokerURL, "tls://"):
+		for _, u := range strings.Split(c.BrokerURL, ",") {
+			if pu, perr := url.Parse(strings.TrimSpace(u)); perr != nil || pu.Host == "" {
+				add("BROKER_URL", "%q is not a NATS URL such as nats://127.0.0.1:4222", u)
+			}
+		}
+	default:
+		add("BROKER_URL", "%q: want local, postgres or nats://host:port[,nats://host2:port]", c.BrokerURL)
 	}
 	c.TokenTTL = duration(getenv, "TOKEN_TTL", 24*time.Hour, add)
 	c.SocketIdle = duration(getenv, "SOCKET_IDLE_TIMEOUT", 60*time.Second, add)

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -88,6 +89,7 @@ type env struct {
 	st     *store.Store
 	mail   *mailbox
 	tokens *auth.Tokens
+	events *announced
 }
 
 type envOption func(*httpapi.Config)
@@ -111,7 +113,8 @@ func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	t.Helper()
 	hasher := auth.NewHasher(fastArgon2, 0)
 	mb := newMailbox(t, st, hasher)
-	svc, err := chat.New(chat.Config{Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher})
+	heard := &announced{}
+	svc, err := chat.New(chat.Config{Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Events: heard})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +131,32 @@ func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, e: e, svc: svc, st: st, mail: mb, tokens: tokens}
+	return &env{t: t, e: e, svc: svc, st: st, mail: mb, tokens: tokens, events: heard}
+}
+
+// announced records the events the chat service announces.
+type announced struct {
+	mu  sync.Mutex
+	evs []chat.Event
+}
+
+func (a *announced) Announce(evs ...chat.Event) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.evs = append(a.evs, evs...)
+}
+
+// ended returns the SessionsEnded events announced so far.
+func (a *announced) ended() []chat.SessionsEnded {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []chat.SessionsEnded
+	for _, e := range a.evs {
+		if se, ok := e.(chat.SessionsEnded); ok {
+			out = append(out, se)
+		}
+	}
+	return out
 }
 
 // each runs fn on a fresh API over SQLite and over PostgreSQL.

@@ -12,7 +12,7 @@ import (
 // api/openapi.yaml; a test keeps the two equal.
 func (s *server) routes(e *echo.Echo, cfg Config) {
 	e.GET("/healthz", healthz)
-	e.GET("/readyz", readyz(cfg.DB))
+	e.GET("/readyz", readyz(cfg.DB, cfg.Broker))
 	e.GET("/api/openapi.yaml", openAPI)
 
 	limited := rateLimit(cfg.RateLimit)

@@ -22,6 +22,8 @@ type Config struct {
 	Auth   *auth.Authenticator
 	Tokens *auth.Tokens
 	DB     Pinger
+	// Broker, when set, reports the broker between nodes on /readyz.
+	Broker BrokerState
 	Logger *slog.Logger
 	// Mailbox serves /sent_mails in dev; nil in prod, where the route does
 	// not exist.
@@ -39,20 +41,12 @@ type Config struct {
 	// TrustedProxies may name the client in X-Forwarded-For; without them
 	// the client is the connection's address.
 	TrustedProxies []*net.IPNet
-	// OnLogout is told of each revoked token, to close its live sockets.
-	OnLogout func(userID int, tokenID string)
-	// OnPasswordChange is told when a password change ended all of a
-	// user's tokens, to close the user's live sockets.
-	OnPasswordChange func(userID int)
 }
 
 type server struct {
-	chat     *chat.Service
-	auth     *auth.Authenticator
-	tokens   *auth.Tokens
-	onLogout func(userID int, tokenID string)
-	// onPasswordChange closes the user's sockets; nil when there are none.
-	onPasswordChange func(userID int)
+	chat   *chat.Service
+	auth   *auth.Authenticator
+	tokens *auth.Tokens
 }
 
 // New builds the Echo instance with every route and middleware.
@@ -87,7 +81,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(recoverer(cfg.Logger))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	e.Use(deadline(cfg.RequestTimeout))
-	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens, onLogout: cfg.OnLogout, onPasswordChange: cfg.OnPasswordChange}
+	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens}
 	s.routes(e, cfg)
 	return e, nil
 }

@@ -44,15 +44,12 @@ func (s *server) login(c echo.Context) error {
 	return c.JSON(http.StatusOK, dataBody{Data: loginData{User: u, Token: token, Expire: claims.ExpiresAt.Unix()}})
 }
 
-// logout revokes the token it was called with; the user's other tokens
-// keep working.
+// logout revokes the token it was called with, and so closes the sockets
+// opened with it on every node; the user's other tokens keep working.
 func (s *server) logout(c echo.Context) error {
 	id := auth.Current(c)
-	if err := s.chat.RevokeToken(c.Request().Context(), id.Claims.ID, id.ExpiresAt()); err != nil {
+	if err := s.chat.RevokeToken(c.Request().Context(), id.User.ID, id.Claims.ID, id.ExpiresAt()); err != nil {
 		return err
-	}
-	if s.onLogout != nil {
-		s.onLogout(id.User.ID, id.Claims.ID)
 	}
 	return c.NoContent(http.StatusNoContent)
 }

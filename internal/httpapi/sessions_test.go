@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"fmt"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -11,7 +10,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/companyapi/companyapi/internal/auth"
-	"github.com/companyapi/companyapi/internal/httpapi"
+	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/store"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
@@ -67,10 +66,7 @@ func TestLogin(t *testing.T) {
 
 func TestLogout(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		var closed []string
-		v := newEnv(t, st, func(c *httpapi.Config) {
-			c.OnLogout = func(userID int, tokenID string) { closed = append(closed, fmt.Sprint(userID, tokenID)) }
-		})
+		v := newEnv(t, st)
 		a := v.register("ann")
 		claims, err := v.tokens.Parse(a.Token)
 		if err != nil {
@@ -78,8 +74,8 @@ func TestLogout(t *testing.T) {
 		}
 		other := v.login(a.Email, a.Password)
 		v.do("POST", "/api/logout", nil, a.Token).expect(t, 204)
-		if want := fmt.Sprint(a.ID, claims.ID); len(closed) != 1 || closed[0] != want {
-			t.Fatalf("logout told sockets %v, want [%s]", closed, want)
+		if ended := v.events.ended(); len(ended) != 1 || ended[0] != (chat.SessionsEnded{UserID: a.ID, TokenID: claims.ID}) {
+			t.Fatalf("logout announced %v, want that token's session ended", ended)
 		}
 		res := v.do("GET", "/api/users/me", nil, a.Token).expect(t, 401)
 		if res.JSON(t)["message"] != "token revoked" ||

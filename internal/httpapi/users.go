@@ -71,9 +71,6 @@ func (s *server) changePassword(c echo.Context) error {
 	}
 	// The change ended every earlier token, this one included, and the
 	// sockets opened with them; the caller carries on with a new one.
-	if s.onPasswordChange != nil {
-		s.onPasswordChange(id)
-	}
 	token, _, err := s.tokens.Issue(id)
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	entuser "github.com/companyapi/companyapi/ent/user"
-	"github.com/companyapi/companyapi/internal/httpapi"
+	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/store"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
@@ -193,10 +193,7 @@ func TestUsersAPI(t *testing.T) {
 
 func TestChangePassword(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
-		var signedOut []int
-		v := newEnv(t, st, func(c *httpapi.Config) {
-			c.OnPasswordChange = func(userID int) { signedOut = append(signedOut, userID) }
-		})
+		v := newEnv(t, st)
 		a := v.register("ann")
 		put := func(current, next any) response {
 			return v.do("PUT", "/api/users/me/password", map[string]any{"password": map[string]any{"current": current, "new": next}}, a.Token)
@@ -229,8 +226,8 @@ func TestChangePassword(t *testing.T) {
 			t.Fatalf("no new token in %v", res.Header)
 		}
 		v.do("GET", "/api/users/me", nil, fresh).expect(t, 200)
-		if len(signedOut) != 1 || signedOut[0] != a.ID {
-			t.Fatalf("sockets told to sign out %v, want [%d]", signedOut, a.ID)
+		if ended := v.events.ended(); len(ended) != 1 || ended[0] != (chat.SessionsEnded{UserID: a.ID}) {
+			t.Fatalf("announced %v, want all of the user's sessions ended", ended)
 		}
 	})
 }

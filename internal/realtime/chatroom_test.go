@@ -121,6 +121,11 @@ func (blockingSender) SendMessage(ctx context.Context, _ chat.SendInput) (chat.M
 	return chat.Message{}, ctx.Err()
 }
 
+func (blockingSender) MessagesByID(ctx context.Context, _ []int) ([]chat.Message, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
 // TestSlowSend: a hung SendMessage is cut off by SendTimeout, answered
 // "unavailable", and the socket goes on answering heartbeats.
 func TestSlowSend(t *testing.T) {
@@ -142,6 +147,10 @@ func TestSlowSend(t *testing.T) {
 type panickingSender struct{}
 
 func (panickingSender) SendMessage(context.Context, chat.SendInput) (chat.Message, error) {
+	panic("boom")
+}
+
+func (panickingSender) MessagesByID(context.Context, []int) ([]chat.Message, error) {
 	panic("boom")
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/events"
 )
 
 // Session is what a valid token says: whose it is, which token it is and
@@ -33,10 +34,18 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (Session, error)
 }
 
-// Sender stores a message; it is the slice of the chat service that the
-// "room:chat" channel needs. It returns only after the message is committed.
+// Sender is the slice of the chat service that the sockets need: storing a
+// message (it returns only after the commit), and loading the messages that
+// another node announced without their content.
 type Sender interface {
 	SendMessage(ctx context.Context, in chat.SendInput) (chat.Message, error)
+	MessagesByID(ctx context.Context, ids []int) ([]chat.Message, error)
+}
+
+// EventSource is where committed events come from (internal/events.Bus):
+// the server subscribes to it in New.
+type EventSource interface {
+	Subscribe(events.Subscriber)
 }
 
 // Config is what New needs. Auth and Chat are required; every other field
@@ -44,9 +53,9 @@ type Sender interface {
 type Config struct {
 	Auth Authenticator
 	Chat Sender
-	// Broker carries pushes between server nodes. Default: an in-process
-	// LocalBroker, right for a single node.
-	Broker Broker
+	// Events, when set, is subscribed to: what the domain committed, on
+	// this node and the others, becomes pushes and closes.
+	Events EventSource
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 
@@ -99,9 +108,6 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 {
 		return c, errors.New("realtime: Config timeouts and limits must not be negative")
-	}
-	if c.Broker == nil {
-		c.Broker = NewLocalBroker()
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -30,10 +30,9 @@ func TestNew(t *testing.T) {
 			}
 			c := srv.cfg
 			if c.IdleTimeout != DefaultIdleTimeout || c.OutboundQueue != DefaultOutboundQueue || c.MaxFrame != DefaultMaxFrame ||
-				c.WriteTimeout != DefaultWriteTimeout || c.SendTimeout != DefaultSendTimeout || c.Broker == nil || c.Logger == nil {
+				c.WriteTimeout != DefaultWriteTimeout || c.SendTimeout != DefaultSendTimeout || c.Logger == nil {
 				t.Errorf("defaults not filled: %+v", c)
 			}
-			srv.unsubscribe()
 		})
 	}
 }

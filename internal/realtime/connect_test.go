@@ -99,7 +99,7 @@ func TestConnectWords(t *testing.T) {
 	expired, _ := fake.issue(uid, time.Now().Add(-time.Minute))
 	revoked, revokedID := fake.issue(uid, time.Time{})
 	ts := startServer(t, b, Config{})
-	ts.srv.DisconnectToken(uid, revokedID)
+	ts.endSessions(uid, revokedID)
 
 	for _, c := range []struct {
 		name, query string

@@ -27,7 +27,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/companyapi/companyapi/internal/broker"
 	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/events"
 	"go.uber.org/goleak"
 	"nhooyr.io/websocket"
 )
@@ -48,8 +50,12 @@ const waitTimeout = 10 * time.Second
 type backend struct {
 	Auth Authenticator
 	Chat Sender
-	// Bind hands the server to the chat service as its chat.Publisher.
-	Bind func(chat.Publisher)
+	// Bind makes a the chat service's announcer, unless one was bound
+	// before: with several nodes, the domain runs on the first.
+	Bind func(a chat.Announcer)
+	// announce announces events as the domain would after a commit,
+	// through the bus Bind was given.
+	announce func(evs ...chat.Event)
 	// NewUser creates a user and a token that Auth accepts for it.
 	NewUser func(t testing.TB) (id int, token string)
 	// NewToken issues another token for a user, valid for an hour, and
@@ -112,13 +118,49 @@ func (c *fakeClock) now() time.Time { return time.Now().Add(time.Duration(c.offs
 
 func (c *fakeClock) advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-// fakeChat keeps conversations and messages in memory and publishes after
+// fakeChat keeps conversations and messages in memory and announces after
 // "committing", as the chat service does.
 type fakeChat struct {
 	mu     sync.Mutex
-	pub    chat.Publisher
+	pub    relay
 	convs  map[int][2]int
+	msgs   map[int]chat.Message
 	nextID int
+}
+
+// relay is an Announcer that forwards to the first one bound.
+type relay struct {
+	mu sync.Mutex
+	to chat.Announcer
+}
+
+func (r *relay) bind(a chat.Announcer) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.to == nil {
+		r.to = a
+	}
+}
+
+func (r *relay) Announce(evs ...chat.Event) {
+	r.mu.Lock()
+	to := r.to
+	r.mu.Unlock()
+	if to != nil {
+		to.Announce(evs...)
+	}
+}
+
+func (c *fakeChat) MessagesByID(_ context.Context, ids []int) ([]chat.Message, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []chat.Message
+	for _, id := range ids {
+		if m, ok := c.msgs[id]; ok {
+			out = append(out, m)
+		}
+	}
+	return out, nil
 }
 
 func (c *fakeChat) SendMessage(ctx context.Context, in chat.SendInput) (chat.Message, error) {
@@ -151,21 +193,22 @@ func (c *fakeChat) SendMessage(ctx context.Context, in chat.SendInput) (chat.Mes
 		SenderID:       in.SenderID,
 		ConversationID: in.ConversationID,
 	}
-	pub := c.pub
+	c.msgs[m.ID] = m
 	c.mu.Unlock()
-	pub.PublishMessage(ctx, m, []int{other, in.SenderID}, in.Origin)
+	c.pub.Announce(chat.MessageStored{Message: m, To: []int{other, in.SenderID}, Origin: in.Origin})
 	return m, nil
 }
 
 func newFakeBackend(testing.TB) backend {
 	auth := &fakeAuth{tokens: map[string]Session{}}
-	fc := &fakeChat{convs: map[int][2]int{}}
+	fc := &fakeChat{convs: map[int][2]int{}, msgs: map[int]chat.Message{}}
 	var users, convs int
 	var mu sync.Mutex
 	return backend{
-		Auth: auth,
-		Chat: fc,
-		Bind: func(p chat.Publisher) { fc.mu.Lock(); fc.pub = p; fc.mu.Unlock() },
+		Auth:     auth,
+		Chat:     fc,
+		Bind:     fc.pub.bind,
+		announce: fc.pub.Announce,
 		NewUser: func(testing.TB) (int, string) {
 			mu.Lock()
 			users++
@@ -199,18 +242,27 @@ type testServer struct {
 }
 
 // startServer starts a server for b with cfg (Auth and Chat are taken from
-// b) and shuts it down when the test ends.
+// b) and shuts it down when the test ends. Its events come from a bus of
+// its own, alone unless cfg.Events is a bus on a broker (see nodeBus);
+// the backend announces through the first server's bus.
 func startServer(t testing.TB, b backend, cfg Config) *testServer {
 	t.Helper()
 	cfg.Auth, cfg.Chat = b.Auth, b.Chat
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Events == nil {
+		cfg.Events = nodeBus(t, nil)
+	}
+	bus := cfg.Events.(*events.Bus)
 	srv, err := New(cfg)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
-	b.Bind(srv)
+	if err := bus.Start(); err != nil {
+		t.Fatal(err)
+	}
+	b.Bind(bus)
 	mux := http.NewServeMux()
 	mux.Handle("/socket/websocket", srv)
 	ts := &testServer{srv: srv, ts: httptest.NewServer(mux), b: b, transport: &http.Transport{}}
@@ -224,6 +276,26 @@ func startServer(t testing.TB, b backend, cfg Config) *testServer {
 		ts.transport.CloseIdleConnections()
 	})
 	return ts
+}
+
+var nodeSeq atomic.Int64
+
+// nodeBus is a node's event bus on brk (nil: the node is alone).
+func nodeBus(t testing.TB, brk broker.Broker) *events.Bus {
+	bus := events.New(events.Config{Node: fmt.Sprintf("node-%d", nodeSeq.Add(1)), Broker: brk, Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { _ = bus.Close(context.Background()) })
+	return bus
+}
+
+// publish pushes m to users' sockets on this node, as a commit would.
+func (ts *testServer) publish(m chat.Message, users ...int) {
+	ts.srv.Handle([]chat.Event{chat.MessageStored{Message: m, To: users}})
+}
+
+// endSessions announces on this node that sessions ended (a logout with
+// tokenID, or every token of the user with "").
+func (ts *testServer) endSessions(userID int, tokenID string) {
+	ts.srv.Handle([]chat.Event{chat.SessionsEnded{UserID: userID, TokenID: tokenID}})
 }
 
 // socketURL is the endpoint with query parameters.

@@ -13,7 +13,7 @@ const shardCount = 64
 // hub is the seed's ChannelSessions: user id -> the channels that user has
 // joined, on every socket and device. It also keeps every live socket under
 // its user, joined or not, so that Shutdown reaches them all and
-// DisconnectToken finds a user's sockets without looking at anyone else's.
+// endSessions finds a user's sockets without looking at anyone else's.
 type hub struct {
 	users [shardCount]userShard
 }
@@ -121,6 +121,24 @@ func (h *hub) eachSocket(fn func(*socket)) {
 		sh.mu.RUnlock()
 		for _, s := range batch {
 			fn(s)
+		}
+	}
+}
+
+// eachChannel calls fn for every joined channel, one shard at a time,
+// outside the shard's lock.
+func (h *hub) eachChannel(fn func(*channel)) {
+	var batch []*channel
+	for i := range h.users {
+		sh := &h.users[i]
+		sh.mu.RLock()
+		batch = batch[:0]
+		for _, list := range sh.chans {
+			batch = append(batch, list...)
+		}
+		sh.mu.RUnlock()
+		for _, ch := range batch {
+			fn(ch)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func TestSlowConsumer(t *testing.T) {
 	deadline := time.Now().Add(waitTimeout)
 	sent := 0
 	for ; !anyClosing(ts.socketsOf(uid)) && time.Now().Before(deadline); sent++ {
-		ts.srv.PublishMessage(context.Background(), chat.Message{ID: sent + 1, Content: content}, []int{uid}, "")
+		ts.publish(chat.Message{ID: sent + 1, Content: content}, uid)
 		if m := fast.expectMessage(jf); m.ID != sent+1 {
 			t.Fatalf("fast client got message %d, want %d", m.ID, sent+1)
 		}
@@ -95,7 +95,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	// The fast client still gets everything.
 	for i := range 3 {
-		ts.srv.PublishMessage(context.Background(), chat.Message{ID: 1000 + i, Content: "after"}, []int{uid}, "")
+		ts.publish(chat.Message{ID: 1000 + i, Content: "after"}, uid)
 		if m := fast.expectMessage(jf); m.ID != 1000+i {
 			t.Fatalf("fast client got %d, want %d", m.ID, 1000+i)
 		}

@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -61,7 +60,7 @@ func TestProtocol(t *testing.T) {
 			c.expect(old, old, topicChat, eventClose)
 			c.expectReply(ref, ref, topicChat, "ok")
 			// Pushes carry the new join_ref, and there is one per socket.
-			ts.srv.PublishMessage(context.Background(), chat.Message{ID: 7, Content: "x"}, []int{uid}, "")
+			ts.publish(chat.Message{ID: 7, Content: "x"}, uid)
 			if got := c.expectMessage(ref); got.ID != 7 {
 				t.Errorf("pushed message %d, want 7", got.ID)
 			}
@@ -195,7 +194,7 @@ func TestPushWireFormat(t *testing.T) {
 			ts := startServer(t, newFakeBackend(t), Config{})
 			uid, _, c := ts.user(t, tt.v)
 			c.join(topicChat)
-			ts.srv.PublishMessage(context.Background(), m, []int{uid}, "")
+			ts.publish(m, uid)
 			got, err := c.readRaw()
 			if err != nil {
 				t.Fatal(err)

@@ -4,6 +4,7 @@ package realtime
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"time"
 
@@ -11,32 +12,100 @@ import (
 	"nhooyr.io/websocket"
 )
 
-// PublishMessage pushes receive_msg {"message": m} to every socket of
-// userIDs that joined room:chat, except the socket whose ID is origin (it
-// gets its reply instead). The payload is encoded here, once, and handed to
-// the broker; it never waits for a socket.
-func (srv *Server) PublishMessage(ctx context.Context, m chat.Message, userIDs []int, origin string) {
-	payload, err := marshalJSON(messageResponse{Message: m})
-	if err != nil {
-		srv.log.Error("realtime: encoding receive_msg", "message", m.ID, "err", err)
-		return
-	}
-	e := Envelope{UserIDs: userIDs, Origin: origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload}
-	if err := srv.cfg.Broker.Publish(ctx, e); err != nil {
-		// The message is stored; clients see it when they fetch history.
-		srv.log.Error("realtime: publishing receive_msg", "message", m.ID, "err", err)
+// Handle carries out committed events on this node's sockets, in order:
+// a stored message becomes receive_msg pushes, ended sessions close their
+// sockets. It never waits for a socket; messages announced by another node
+// without their content are loaded first, in one query per call.
+func (srv *Server) Handle(evs []chat.Event) {
+	srv.loadElided(evs)
+	for _, ev := range evs {
+		switch e := ev.(type) {
+		case chat.MessageStored:
+			if e.Elided {
+				continue // could not be loaded; its clients catch up over REST
+			}
+			payload, err := marshalJSON(messageResponse{Message: e.Message})
+			if err != nil {
+				srv.log.Error("realtime: encoding receive_msg", "message", e.Message.ID, "err", err)
+				continue
+			}
+			srv.deliver(push{UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
+		case chat.SessionsEnded:
+			srv.endSessions(e)
+		}
 	}
 }
 
-// deliver is this node's broker subscription: it queues a push on the
-// matching local channels, or carries out a command. The frame of a push
-// is encoded at most once per serializer, and each socket's queue entry
-// shares those bytes. A socket whose token has expired is closed instead.
-func (srv *Server) deliver(e Envelope) {
-	if e.Topic == "" {
-		srv.command(e)
+// loadElided fills in the messages of evs that arrived without their
+// content, when one of their recipients has a socket here.
+func (srv *Server) loadElided(evs []chat.Event) {
+	var ids []int
+	for _, ev := range evs {
+		if e, ok := ev.(chat.MessageStored); ok && e.Elided && srv.hasChannels(e.To) {
+			ids = append(ids, e.Message.ID)
+		}
+	}
+	if len(ids) == 0 {
 		return
 	}
+	ctx, cancel := context.WithTimeout(srv.ctx, srv.cfg.SendTimeout)
+	defer cancel()
+	msgs, err := srv.cfg.Chat.MessagesByID(ctx, ids)
+	if err != nil {
+		srv.log.Warn("realtime: loading announced messages", "count", len(ids), "err", err)
+		return
+	}
+	byID := make(map[int]chat.Message, len(msgs))
+	for _, m := range msgs {
+		byID[m.ID] = m
+	}
+	for i, ev := range evs {
+		if e, ok := ev.(chat.MessageStored); ok && e.Elided {
+			if m, ok := byID[e.Message.ID]; ok {
+				e.Message, e.Elided = m, false
+				evs[i] = e
+			}
+		}
+	}
+}
+
+func (srv *Server) hasChannels(userIDs []int) bool {
+	var buf [8]*channel
+	for _, uid := range userIDs {
+		if len(srv.hub.appendChannels(buf[:0], uid, topicChat)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Resync makes every client of room:chat recover what it may have missed:
+// the channel fails (phx_error), and phoenix.js rejoins it, with the
+// cursors it holds, for the join's recovery (see roomchat.go).
+func (srv *Server) Resync() {
+	srv.hub.eachChannel(func(ch *channel) {
+		if ch.topic != topicChat {
+			return
+		}
+		srv.hub.remove(ch)
+		ch.sock.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: eventError, payload: emptyObject})
+	})
+}
+
+// push is one frame for the channels joined on Topic by UserIDs' sockets,
+// except the socket whose ID is Origin (it gets its reply instead).
+type push struct {
+	UserIDs []int
+	Origin  string
+	Topic   string
+	Event   string
+	Payload json.RawMessage
+}
+
+// deliver queues a push on the matching local channels. Its frame is
+// encoded at most once per serializer, and each socket's queue entry
+// shares those bytes. A socket whose token has expired is closed instead.
+func (srv *Server) deliver(e push) {
 	var now time.Time                        // read once, when a socket is found
 	var parts [2]struct{ head, tail []byte } // indexed by vsn, built on first use
 	var buf [8]*channel                      // on the stack for the usual few devices

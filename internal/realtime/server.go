@@ -15,12 +15,13 @@ import (
 	"sync/atomic"
 
 	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/events"
 	"nhooyr.io/websocket"
 )
 
 // Server is the Phoenix socket endpoint, "/socket/websocket". It is an
-// http.Handler for the upgrade and the chat.Publisher that pushes stored
-// messages to live sockets.
+// http.Handler for the upgrade and the events.Subscriber that turns
+// committed events into pushes and closes on live sockets.
 type Server struct {
 	cfg     Config
 	log     *slog.Logger
@@ -33,10 +34,9 @@ type Server struct {
 	// ctx is the parent of every channel call (SendMessage); it is
 	// cancelled only when Shutdown gives up waiting. Sockets keep no
 	// context of their own: an idle socket should cost no more than it must.
-	ctx         context.Context
-	cancel      context.CancelFunc
-	seq         atomic.Uint64
-	unsubscribe func()
+	ctx    context.Context
+	cancel context.CancelFunc
+	seq    atomic.Uint64
 
 	// mu orders ServeHTTP's wg.Add against Shutdown's wg.Wait; it is taken
 	// once per connection, never per frame.
@@ -45,9 +45,9 @@ type Server struct {
 	wg     sync.WaitGroup
 }
 
-var _ chat.Publisher = (*Server)(nil)
+var _ events.Subscriber = (*Server)(nil)
 
-// New validates cfg, fills its defaults and subscribes to the broker.
+// New validates cfg, fills its defaults and subscribes to cfg.Events.
 func New(cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -70,9 +70,8 @@ func New(cfg Config) (*Server, error) {
 		node: hex.EncodeToString(node[:]),
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
-	if srv.unsubscribe, err = cfg.Broker.Subscribe(srv.deliver); err != nil {
-		srv.cancel()
-		return nil, err
+	if cfg.Events != nil {
+		cfg.Events.Subscribe(srv)
 	}
 	return srv, nil
 }
@@ -228,7 +227,6 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closed = true
 	srv.mu.Unlock()
-	srv.unsubscribe()
 
 	srv.hub.eachSocket(func(s *socket) { s.closeWith(websocket.StatusGoingAway, "server shutting down") })
 	done := make(chan struct{})

@@ -3,10 +3,10 @@
 package realtime
 
 import (
-	"context"
 	"sync"
 	"time"
 
+	"github.com/companyapi/companyapi/internal/chat"
 	"nhooyr.io/websocket"
 )
 
@@ -28,71 +28,27 @@ func expiredAt(expires int64, now time.Time) bool {
 	return expires != 0 && now.UnixMilli() >= expires
 }
 
-// DisconnectToken closes every live socket of userID opened with tokenID,
-// on every node, with 1008 "logged out"; the user's other sockets stay
-// open. The REST logout calls it after revoking the token, so the client
-// cannot reconnect with it. It goes through the Broker as pushes do and
-// never waits for a socket; an empty tokenID closes nothing.
-func (srv *Server) DisconnectToken(userID int, tokenID string) {
-	if userID <= 0 || tokenID == "" {
-		return
-	}
-	srv.publishDisconnect(Envelope{UserIDs: []int{userID}, Event: EventDisconnect, TokenID: tokenID})
-}
-
-// DisconnectUser closes every live socket of userID (1008 "signed out"),
-// through the broker like DisconnectToken: a password change ended all of
-// the account's tokens, so the sockets opened with them end too. The
-// client that changed it reconnects with its new token.
-func (srv *Server) DisconnectUser(userID int) {
-	if userID <= 0 {
-		return
-	}
-	srv.publishDisconnect(Envelope{UserIDs: []int{userID}, Event: EventDisconnect, AllTokens: true})
-}
-
-// publishDisconnect hands a disconnect to the broker, bounded: a broker
-// between nodes may block, and a logout must not hang on it. If it fails,
-// the tokens are already refused over REST and for new sockets, and the
-// live ones end at the latest when their tokens expire.
-func (srv *Server) publishDisconnect(e Envelope) {
-	ctx, cancel := context.WithTimeout(context.Background(), srv.cfg.SendTimeout)
-	defer cancel()
-	if err := srv.cfg.Broker.Publish(ctx, e); err != nil {
-		srv.log.Error("realtime: publishing disconnect", "users", e.UserIDs, "err", err)
-	}
-}
-
-// command carries out an envelope without a topic.
-func (srv *Server) command(e Envelope) {
-	if e.Event != EventDisconnect {
-		srv.log.Warn("realtime: unknown broker command", "event", e.Event)
-		return
-	}
-	if e.AllTokens {
-		var buf [8]*socket
-		for _, uid := range e.UserIDs {
-			for _, s := range srv.hub.appendSockets(buf[:0], uid) {
-				s.closeWith(websocket.StatusPolicyViolation, closeSignedOut)
-			}
+// endSessions closes the sockets of ended sessions, on this node: those
+// opened with e.TokenID (a logout: 1008 "logged out"), or all of the user's
+// (a password change: 1008 "signed out"). The tokens are already refused
+// over REST and for new sockets; the client that changed its password
+// reconnects with its new token.
+func (srv *Server) endSessions(e chat.SessionsEnded) {
+	var buf [8]*socket
+	if e.TokenID == "" {
+		for _, s := range srv.hub.appendSockets(buf[:0], e.UserID) {
+			s.closeWith(websocket.StatusPolicyViolation, closeSignedOut)
 		}
 		return
 	}
-	if e.TokenID == "" {
-		return
-	}
-	now := srv.cfg.now()
-	var buf [8]*socket
-	for _, uid := range e.UserIDs {
-		// Remembered before the hub is searched: a socket that registers
-		// after the search finds the entry (see loggedOut).
-		srv.logouts.add(uid, e.TokenID, now)
-		// Copied under the shard's read lock, closed outside it: closeWith
-		// never blocks, and no lock is held while it runs.
-		for _, s := range srv.hub.appendSockets(buf[:0], uid) {
-			if s.tokenID == e.TokenID {
-				s.closeWith(websocket.StatusPolicyViolation, closeLoggedOut)
-			}
+	// Remembered before the hub is searched: a socket that registers after
+	// the search finds the entry (see loggedOut).
+	srv.logouts.add(e.UserID, e.TokenID, srv.cfg.now())
+	// Copied under the shard's read lock, closed outside it: closeWith
+	// never blocks, and no lock is held while it runs.
+	for _, s := range srv.hub.appendSockets(buf[:0], e.UserID) {
+		if s.tokenID == e.TokenID {
+			s.closeWith(websocket.StatusPolicyViolation, closeLoggedOut)
 		}
 	}
 }

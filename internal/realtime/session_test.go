@@ -4,12 +4,12 @@ package realtime
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"reflect"
 	"testing"
 	"time"
 
+	"github.com/companyapi/companyapi/internal/broker"
+	"github.com/companyapi/companyapi/internal/chat"
 	"nhooyr.io/websocket"
 )
 
@@ -52,7 +52,7 @@ func TestTokenExpiryOnPush(t *testing.T) {
 	jl := cl.join(topicChat)
 
 	clock.advance(2 * time.Minute)
-	ts.srv.PublishMessage(context.Background(), messageFixture(8), []int{uid}, "")
+	ts.publish(messageFixture(8), uid)
 	cs.expectCloseNow(websocket.StatusPolicyViolation, "token expired")
 	if m := cl.expectMessage(jl); m.ID != 8 {
 		t.Errorf("live socket got message %d, want 8", m.ID)
@@ -72,7 +72,7 @@ func TestNoExpiry(t *testing.T) {
 	jr := c.join(topicChat)
 	clock.advance(100 * 365 * 24 * time.Hour)
 	c.heartbeat()
-	ts.srv.PublishMessage(context.Background(), messageFixture(3), []int{uid}, "")
+	ts.publish(messageFixture(3), uid)
 	c.expectMessage(jr)
 }
 
@@ -97,13 +97,13 @@ func TestDisconnectToken(t *testing.T) {
 		otherID, _, other := ts.user(t, vsn2)
 		jo := other.join(topicChat)
 
-		ts.srv.DisconnectToken(uid, jti1)
+		ts.endSessions(uid, jti1)
 		first.expectCloseNow(websocket.StatusPolicyViolation, "logged out")
 		idle.expectCloseNow(websocket.StatusPolicyViolation, "logged out")
 
 		second.heartbeat()
 		other.heartbeat()
-		ts.srv.PublishMessage(context.Background(), messageFixture(4), []int{uid, otherID}, "")
+		ts.publish(messageFixture(4), uid, otherID)
 		second.expectMessage(j2)
 		other.expectMessage(jo)
 		eventually(t, "closed sockets to leave the hub", func() bool {
@@ -111,45 +111,27 @@ func TestDisconnectToken(t *testing.T) {
 			return sockets == 2
 		})
 
-		// Another user's id with the same token id, and an empty token
-		// id, close nothing.
-		ts.srv.DisconnectToken(otherID, jti2)
-		ts.srv.DisconnectToken(uid, "")
+		// Another user's id with the same token id closes nothing.
+		ts.endSessions(otherID, jti2)
 		second.heartbeat()
 		other.heartbeat()
 	})
 }
 
-// TestDisconnectTokenAcrossNodes: the disconnect goes through the broker,
-// so a logout handled by one node closes the token's sockets on another.
+// TestDisconnectTokenAcrossNodes: ended sessions travel between nodes, so
+// a logout handled by one node closes the token's sockets on another.
 func TestDisconnectTokenAcrossNodes(t *testing.T) {
 	b := newFakeBackend(t)
-	broker := NewLocalBroker()
-	n1 := startServer(t, b, Config{Broker: broker})
-	n2 := startServer(t, b, Config{Broker: broker})
+	brk := broker.NewLocal()
+	startServer(t, b, Config{Events: nodeBus(t, brk)})
+	n2 := startServer(t, b, Config{Events: nodeBus(t, brk)})
 	uid, _ := b.NewUser(t)
 	tok, jti := b.NewToken(t, uid)
 	c := n2.dial(t, tok, vsn2)
 	c.join(topicChat)
-
-	var seen []Envelope
-	unsub, _ := broker.Subscribe(func(e Envelope) { seen = append(seen, e) })
-	defer unsub()
-	n1.srv.DisconnectToken(uid, jti)
+	// The domain runs on the first node: it announces there.
+	b.announce(chat.SessionsEnded{UserID: uid, TokenID: jti})
 	c.expectCloseNow(websocket.StatusPolicyViolation, "logged out")
-	want := Envelope{UserIDs: []int{uid}, Event: EventDisconnect, TokenID: jti}
-	if len(seen) != 1 || !reflect.DeepEqual(seen[0], want) {
-		t.Fatalf("broker carried %+v, want %+v", seen, want)
-	}
-	// A broker between nodes carries envelopes as JSON.
-	raw, err := json.Marshal(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var back Envelope
-	if err := json.Unmarshal(raw, &back); err != nil || !reflect.DeepEqual(back, want) {
-		t.Errorf("JSON round trip %s gave %+v (%v)", raw, back, err)
-	}
 }
 
 // noUserAuth accepts every token but names no user: a broken
@@ -225,7 +207,7 @@ func TestConnectDuringLogout(t *testing.T) {
 	tok, jti := b.NewToken(t, uid)
 	other, _ := b.NewToken(t, uid)
 
-	ts.srv.DisconnectToken(uid, jti)
+	ts.endSessions(uid, jti)
 	_, resp, err := ts.tryDial(query(tok, vsn2), nil)
 	if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Errorf("dial with the logged-out token: %v %v, want 403", resp, err)
@@ -233,7 +215,7 @@ func TestConnectDuringLogout(t *testing.T) {
 	ts.dial(t, other, vsn2).heartbeat()
 
 	clock.advance(logoutMemory + time.Second)
-	ts.srv.DisconnectToken(uid, "another") // prunes the old entry
+	ts.endSessions(uid, "another") // prunes the old entry
 	ts.dial(t, tok, vsn2).heartbeat()
 	ts.srv.logouts.mu.Lock()
 	n := len(ts.srv.logouts.m)
@@ -257,7 +239,7 @@ func TestDisconnectUser(t *testing.T) {
 		_, _, other := ts.user(t, vsn2)
 		other.join(topicChat)
 
-		ts.srv.DisconnectUser(uid)
+		ts.endSessions(uid, "")
 		first.expectCloseNow(websocket.StatusPolicyViolation, "signed out")
 		second.expectCloseNow(websocket.StatusPolicyViolation, "signed out")
 		other.heartbeat()

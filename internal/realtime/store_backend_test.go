@@ -47,8 +47,9 @@ func (s sessionAuth) Authenticate(ctx context.Context, token string) (Session, e
 var userSeq atomic.Int64
 
 func storeBackend(t testing.TB, st *store.Store) backend {
+	announce := &relay{}
 	svc, err := chat.New(chat.Config{
-		Client: st.Client, DB: st.DB, Dialect: st.Dialect,
+		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Events: announce,
 		Hasher: auth.NewHasher(auth.Argon2Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0),
 	})
 	if err != nil {
@@ -57,9 +58,10 @@ func storeBackend(t testing.TB, st *store.Store) backend {
 	t.Cleanup(svc.Close)
 	tokens := auth.NewTokens([]byte("realtime-test-secret-0123456789abcdef"), time.Hour)
 	return backend{
-		Auth: sessionAuth{&auth.Authenticator{Tokens: tokens, Accounts: svc}},
-		Chat: svc,
-		Bind: svc.SetPublisher,
+		Auth:     sessionAuth{&auth.Authenticator{Tokens: tokens, Accounts: svc}},
+		Chat:     svc,
+		Bind:     announce.bind,
+		announce: announce.Announce,
 		NewUser: func(t testing.TB) (int, string) {
 			n := userSeq.Add(1)
 			u, err := svc.Register(context.Background(), chat.Registration{

@@ -1,0 +1,163 @@
+package events
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/companyapi/companyapi/internal/broker"
+	"github.com/companyapi/companyapi/internal/chat"
+)
+
+// sub records what a node's subscriber is told.
+type sub struct {
+	mu      sync.Mutex
+	got     []chat.Event
+	resyncs int
+}
+
+func (s *sub) Handle(evs []chat.Event) { s.mu.Lock(); s.got = append(s.got, evs...); s.mu.Unlock() }
+func (s *sub) Resync()                 { s.mu.Lock(); s.resyncs++; s.mu.Unlock() }
+
+func (s *sub) snapshot() ([]chat.Event, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]chat.Event(nil), s.got...), s.resyncs
+}
+
+func node(t *testing.T, name string, b broker.Broker) (*Bus, *sub) {
+	t.Helper()
+	bus := New(Config{Node: name, Broker: b, Logger: slog.New(slog.DiscardHandler)})
+	s := &sub{}
+	bus.Subscribe(s)
+	if err := bus.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = bus.Close(context.Background()) })
+	return bus, s
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("waiting for %s", what)
+}
+
+func msg(id int, content string) chat.MessageStored {
+	return chat.MessageStored{Message: chat.Message{ID: id, Content: content, SenderID: 1, ConversationID: 9, Date: time.Unix(1700000000, 0).UTC()}, To: []int{1, 2}, Origin: "sock"}
+}
+
+// TestTwoNodes: what one node announces reaches its own subscribers once,
+// at once, and the other node's once, in order; a message too large for the
+// broker arrives without its content, to be loaded.
+func TestTwoNodes(t *testing.T) {
+	brk := broker.NewLocal()
+	a, sa := node(t, "a", brk)
+	_, sb := node(t, "b", brk)
+	big := strings.Repeat("é", 4000) // 8 000 bytes: over NOTIFY's limit
+	a.Announce(msg(1, "hi"), msg(2, big))
+	a.Announce(chat.SessionsEnded{UserID: 7, TokenID: "j"})
+	if got, _ := sa.snapshot(); len(got) != 3 {
+		t.Fatalf("the announcing node's subscriber got %d events at once, want 3", len(got))
+	}
+	waitFor(t, "the other node", func() bool { got, _ := sb.snapshot(); return len(got) == 3 })
+	got, resyncs := sb.snapshot()
+	first := got[0].(chat.MessageStored)
+	if first.Message.Content != "hi" || first.Elided || first.Origin != "" || len(first.To) != 2 {
+		t.Fatalf("first event %+v", first)
+	}
+	second := got[1].(chat.MessageStored)
+	if !second.Elided || second.Message.ID != 2 || second.Message.ConversationID != 9 || second.Message.Content != "" {
+		t.Fatalf("a message too large for the broker arrived as %+v, want its ids without content", second)
+	}
+	if got[2] != (chat.SessionsEnded{UserID: 7, TokenID: "j"}) {
+		t.Fatalf("third event %+v", got[2])
+	}
+	if resyncs != 0 {
+		t.Fatalf("%d resyncs without a gap", resyncs)
+	}
+	if own, _ := sa.snapshot(); len(own) != 3 {
+		t.Fatalf("the announcing node got its own events %d times over the broker", len(own)-3)
+	}
+}
+
+// TestEncodeFitsPayloads: however many messages a batch holds, every
+// payload stays under the limit, and numbers follow one another.
+func TestEncodeFitsPayloads(t *testing.T) {
+	var evs []chat.Event
+	for i := range 300 {
+		evs = append(evs, msg(1000000+i, strings.Repeat("x", 100)))
+	}
+	var seq uint64
+	payloads := encode("node", &seq, 0, evs, 7900)
+	n := 0
+	for i, p := range payloads {
+		if len(p) > 7900 {
+			t.Fatalf("payload %d is %d bytes", i, len(p))
+		}
+		env, got, err := decode(p)
+		if err != nil || env.Seq != uint64(i+1) {
+			t.Fatalf("payload %d: seq %d, %v", i, env.Seq, err)
+		}
+		n += len(got)
+	}
+	if n != 300 {
+		t.Fatalf("%d events decoded, want 300", n)
+	}
+	// Lost batches skip numbers.
+	p := encode("node", &seq, 2, evs[:1], 7900)
+	if env, _, _ := decode(p[0]); env.Seq != uint64(len(payloads))+3 {
+		t.Fatalf("after 2 lost, seq %d, want %d", env.Seq, len(payloads)+3)
+	}
+}
+
+// stuck is a broker whose Publish never returns until released.
+type stuck struct {
+	broker.Local
+	release chan struct{}
+}
+
+func (s *stuck) Publish(ctx context.Context, p []byte) error {
+	<-s.release
+	return s.Local.Publish(ctx, p)
+}
+
+// TestAnnounceNeverWaitsForTheBroker: a broker that hangs neither blocks
+// announcing (a commit) nor local delivery; what could not be queued is
+// lost to the other nodes, which resync when the broker moves again.
+func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
+	brk := &stuck{release: make(chan struct{})}
+	a := New(Config{Node: "a", Broker: brk, Logger: slog.New(slog.DiscardHandler), Queue: 4})
+	sa := &sub{}
+	a.Subscribe(sa)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_, sb := node(t, "b", &brk.Local)
+	done := make(chan struct{})
+	go func() {
+		for i := range 100 {
+			a.Announce(msg(i+1, "x"))
+		}
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Announce waited for a stuck broker")
+	}
+	if got, _ := sa.snapshot(); len(got) != 100 {
+		t.Fatalf("local subscriber got %d of 100", len(got))
+	}
+	close(brk.release)
+	a.Announce(msg(101, "after"))
+	waitFor(t, "the other node to resync", func() bool { _, r := sb.snapshot(); return r > 0 })
+	_ = a.Close(context.Background())
+}

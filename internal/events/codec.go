@@ -1,0 +1,120 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/companyapi/companyapi/internal/chat"
+)
+
+// envelope is one broker payload: a node's events, numbered so that a
+// receiver notices a lost one.
+type envelope struct {
+	Node   string     `json:"n"`
+	Seq    uint64     `json:"s"`
+	Events []wireItem `json:"e"`
+}
+
+// wireItem is one event on the wire. Kinds: "m" a message with its
+// content, "mr" a message without it (too large for one payload; the
+// receiver loads it), "se" ended sessions.
+type wireItem struct {
+	Kind string `json:"k"`
+	// m
+	Message *chat.Message `json:"m,omitempty"`
+	// mr: id, conversation, sender; m and mr: recipients
+	ID     int   `json:"id,omitempty"`
+	Conv   int   `json:"c,omitempty"`
+	Sender int   `json:"from,omitempty"`
+	To     []int `json:"to,omitempty"`
+	// se
+	User  int    `json:"u,omitempty"`
+	Token string `json:"t,omitempty"`
+}
+
+// envelopeOverhead bounds an envelope's bytes besides its events.
+const envelopeOverhead = 128
+
+// encode packs events into as few payloads of at most max bytes as it
+// can, numbering them from *seq after skipping lost numbers (batches
+// dropped before they could be sent), so receivers see the gap.
+func encode(node string, seq *uint64, lost uint64, events []chat.Event, max int) [][]byte {
+	*seq += lost
+	var payloads [][]byte
+	var items []wireItem
+	size := envelopeOverhead + len(node)
+	flush := func() {
+		if len(items) == 0 {
+			return
+		}
+		*seq++
+		b, err := json.Marshal(envelope{Node: node, Seq: *seq, Events: items})
+		if err == nil {
+			payloads = append(payloads, b)
+		}
+		items, size = nil, envelopeOverhead+len(node)
+	}
+	for _, ev := range events {
+		it, ok := toWire(ev)
+		if !ok {
+			continue
+		}
+		b, _ := json.Marshal(it)
+		if len(b)+envelopeOverhead+len(node) > max && it.Kind == "m" {
+			// A message too large for any payload travels without its
+			// content.
+			m := it.Message
+			it = wireItem{Kind: "mr", ID: m.ID, Conv: m.ConversationID, Sender: m.SenderID, To: it.To}
+			b, _ = json.Marshal(it)
+		}
+		if size+len(b)+1 > max {
+			flush()
+		}
+		items = append(items, it)
+		size += len(b) + 1
+	}
+	flush()
+	return payloads
+}
+
+func toWire(ev chat.Event) (wireItem, bool) {
+	switch e := ev.(type) {
+	case chat.MessageStored:
+		m := e.Message
+		return wireItem{Kind: "m", Message: &m, To: e.To}, true
+	case chat.SessionsEnded:
+		return wireItem{Kind: "se", User: e.UserID, Token: e.TokenID}, true
+	}
+	return wireItem{}, false
+}
+
+// decode reads a payload. Events of a kind it does not know (from a newer
+// node) are skipped.
+func decode(payload []byte) (envelope, []chat.Event, error) {
+	var env envelope
+	if err := json.Unmarshal(payload, &env); err != nil {
+		return env, nil, err
+	}
+	if env.Node == "" || env.Seq == 0 {
+		return env, nil, errors.New("events: envelope without node or sequence")
+	}
+	events := make([]chat.Event, 0, len(env.Events))
+	for _, it := range env.Events {
+		switch it.Kind {
+		case "m":
+			if it.Message != nil {
+				m := *it.Message
+				m.Date = m.Date.In(time.UTC)
+				events = append(events, chat.MessageStored{Message: m, To: it.To})
+			}
+		case "mr":
+			events = append(events, chat.MessageStored{
+				Message: chat.Message{ID: it.ID, ConversationID: it.Conv, SenderID: it.Sender},
+				To:      it.To, Elided: true})
+		case "se":
+			events = append(events, chat.SessionsEnded{UserID: it.User, TokenID: it.Token})
+		}
+	}
+	return env, events, nil
+}
