@@ -126,6 +126,11 @@ func (blockingSender) MessagesByID(ctx context.Context, _ []int) ([]chat.Message
 	return nil, ctx.Err()
 }
 
+func (blockingSender) Recover(ctx context.Context, _ int, _ chat.RecoverQuery) (chat.Recovered, error) {
+	<-ctx.Done()
+	return chat.Recovered{}, ctx.Err()
+}
+
 // TestSlowSend: a hung SendMessage is cut off by SendTimeout, answered
 // "unavailable", and the socket goes on answering heartbeats.
 func TestSlowSend(t *testing.T) {
@@ -151,6 +156,10 @@ func (panickingSender) SendMessage(context.Context, chat.SendInput) (chat.Messag
 }
 
 func (panickingSender) MessagesByID(context.Context, []int) ([]chat.Message, error) {
+	panic("boom")
+}
+
+func (panickingSender) Recover(context.Context, int, chat.RecoverQuery) (chat.Recovered, error) {
 	panic("boom")
 }
 

@@ -35,11 +35,13 @@ type Authenticator interface {
 }
 
 // Sender is the slice of the chat service that the sockets need: storing a
-// message (it returns only after the commit), and loading the messages that
-// another node announced without their content.
+// message (it returns only after the commit), loading the messages that
+// another node announced without their content, and what a rejoining
+// client missed.
 type Sender interface {
 	SendMessage(ctx context.Context, in chat.SendInput) (chat.Message, error)
 	MessagesByID(ctx context.Context, ids []int) ([]chat.Message, error)
+	Recover(ctx context.Context, userID int, q chat.RecoverQuery) (chat.Recovered, error)
 }
 
 // EventSource is where committed events come from (internal/events.Bus):

@@ -151,6 +151,34 @@ func (r *relay) Announce(evs ...chat.Event) {
 	}
 }
 
+// Recover is chat.Service.Recover's rule on the messages in memory, without
+// its bounds.
+func (c *fakeChat) Recover(_ context.Context, userID int, q chat.RecoverQuery) (chat.Recovered, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	since := q.Since
+	for _, cur := range q.Cursors {
+		since = max(since, cur)
+	}
+	var out chat.Recovered
+	for _, id := range slices.Sorted(maps.Keys(c.msgs)) {
+		m := c.msgs[id]
+		conv := c.convs[m.ConversationID]
+		if conv[0] != userID && conv[1] != userID {
+			continue
+		}
+		after, known := q.Cursors[m.ConversationID]
+		if !known {
+			after = since
+		}
+		if m.ID > after {
+			out.Messages = append(out.Messages, m)
+		}
+	}
+	slices.SortStableFunc(out.Messages, func(a, b chat.Message) int { return a.ConversationID - b.ConversationID })
+	return out, nil
+}
+
 func (c *fakeChat) MessagesByID(_ context.Context, ids []int) ([]chat.Message, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

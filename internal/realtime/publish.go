@@ -29,7 +29,7 @@ func (srv *Server) Handle(evs []chat.Event) {
 				srv.log.Error("realtime: encoding receive_msg", "message", e.Message.ID, "err", err)
 				continue
 			}
-			srv.deliver(push{UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
+			srv.deliver(push{ID: e.Message.ID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
 		case chat.SessionsEnded:
 			srv.endSessions(e)
 		}
@@ -88,13 +88,16 @@ func (srv *Server) Resync() {
 			return
 		}
 		srv.hub.remove(ch)
+		ch.failed.Store(true)
 		ch.sock.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: eventError, payload: emptyObject})
 	})
 }
 
 // push is one frame for the channels joined on Topic by UserIDs' sockets,
-// except the socket whose ID is Origin (it gets its reply instead).
+// except the socket whose ID is Origin (it gets its reply instead). ID is
+// the message's it carries, if any.
 type push struct {
+	ID      int
 	UserIDs []int
 	Origin  string
 	Topic   string
@@ -128,7 +131,13 @@ func (srv *Server) deliver(e push) {
 			if p.tail == nil {
 				p.head, p.tail = pushParts(ch.sock.vsn, e.Topic, e.Event, e.Payload)
 			}
-			ch.sock.enqueue(outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
+			ch.push(e.ID, outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
 		}
 	}
+}
+
+// closeSlowConsumer closes a socket that fell too far behind (1008); its
+// client catches up by rejoining with its cursors.
+func (s *socket) closeSlowConsumer() {
+	s.closeWith(websocket.StatusPolicyViolation, "slow consumer")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strconv"
 	"time"
 
 	"github.com/companyapi/companyapi/internal/chat"
@@ -26,9 +27,76 @@ type roomChat struct {
 	timeout time.Duration
 }
 
-// join accepts any payload: the user comes from the socket's token.
-func (roomChat) join(context.Context, *socket, json.RawMessage) (any, error) {
-	return emptyObject, nil
+// join accepts any payload: the user comes from the socket's token. A
+// payload with "cursors" asks for recovery (see decodeRecover): the
+// messages the client missed are pushed, oldest first, right after the ok
+// reply and before any live push, which the channel holds meanwhile.
+func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessage) (any, func() map[int]bool, error) {
+	q, ok, err := decodeRecover(payload)
+	if err != nil || !ok {
+		return emptyObject, nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
+	defer cancel()
+	rec, err := rc.chat.Recover(ctx, ch.sock.userID, q)
+	if err != nil {
+		return nil, nil, asPayloadFields(err)
+	}
+	if rec.Truncated == nil {
+		rec.Truncated = []int{}
+	}
+	after := func() map[int]bool {
+		queued := make(map[int]bool, len(rec.Messages))
+		for _, m := range rec.Messages {
+			payload, err := marshalJSON(messageResponse{Message: m})
+			if err != nil {
+				continue
+			}
+			ch.sock.send(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventReceiveMsg, payload: payload})
+			queued[m.ID] = true
+		}
+		return queued
+	}
+	return recoverReply{Recovered: len(rec.Messages), Truncated: rec.Truncated}, after, nil
+}
+
+// recoverReply answers a join with recovery: how many messages follow as
+// receive_msg pushes, and the conversations with more than that (paged
+// with GET .../messages?after=<last id held>).
+type recoverReply struct {
+	Recovered int   `json:"recovered"`
+	Truncated []int `json:"truncated"`
+}
+
+// decodeRecover reads a join payload {"cursors": {"<conversation id>":
+// <last message id held>, ...}, "since": <highest id held>}; ok is false
+// without "cursors" (a plain join).
+func decodeRecover(payload json.RawMessage) (q chat.RecoverQuery, ok bool, err error) {
+	var p struct {
+		Cursors map[string]json.RawMessage `json:"cursors"`
+		Since   json.RawMessage            `json:"since"`
+	}
+	if json.Unmarshal(payload, &p) != nil || p.Cursors == nil {
+		return q, false, nil
+	}
+	fe := chat.FieldErrors{}
+	q.Cursors = make(map[int]int, len(p.Cursors))
+	for k, raw := range p.Cursors {
+		conv, err1 := strconv.Atoi(k)
+		var last int
+		err2 := json.Unmarshal(raw, &last)
+		if err1 != nil || err2 != nil || conv <= 0 || last < 0 {
+			fe.Add("cursors", "should map conversation ids to message ids")
+			break
+		}
+		q.Cursors[conv] = last
+	}
+	if len(p.Since) > 0 && string(p.Since) != jsonNull {
+		if json.Unmarshal(p.Since, &q.Since) != nil || q.Since < 0 {
+			fe.Add("since", "is invalid")
+		}
+	}
+	return q, true, fe.Err()
 }
 
 func (rc roomChat) handleIn(ctx context.Context, s *socket, event string, payload json.RawMessage) (any, error) {

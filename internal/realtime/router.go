@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"runtime/debug"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"github.com/companyapi/companyapi/internal/chat"
 )
@@ -27,18 +29,72 @@ var emptyObject = json.RawMessage(`{}`)
 // in the seed's UserSocket. Its errors are mapped by errorResponse.
 type channelHandler interface {
 	// join accepts or refuses a join; the value is the reply's response.
-	join(ctx context.Context, s *socket, payload json.RawMessage) (any, error)
+	// ch is in the hub already, holding its pushes (see channel.hold), so
+	// that nothing committed while join reads the store is missed. after,
+	// when not nil, runs once the ok reply is queued: it queues what the
+	// join found (a recovery) and returns the message ids it queued, so
+	// that held pushes of the same messages are dropped.
+	join(ctx context.Context, ch *channel, payload json.RawMessage) (resp any, after func() (queued map[int]bool), err error)
 	// handleIn answers one client event; the value is the reply's response.
 	handleIn(ctx context.Context, s *socket, event string, payload json.RawMessage) (any, error)
 }
 
-// channel is one joined topic on one socket. Its fields never change, so
-// the hub shares it with publishers without locking it.
+// channel is one joined topic on one socket. Its first fields never
+// change, so the hub shares it with publishers without locking them.
 type channel struct {
 	sock    *socket
 	topic   string
 	joinRef string // JSON text; every push and close on this channel carries it
 	handler channelHandler
+
+	// failed is set when the channel was failed from outside (Resync) and
+	// left the hub; the socket forgets it.
+	failed atomic.Bool
+
+	// While holding (during its join), pushes wait in held instead of the
+	// socket's queue: the join's own frames go first.
+	mu      sync.Mutex
+	holding bool
+	held    []heldPush
+}
+
+// heldPush is a push that waited for its channel's join; id is its
+// message's, 0 for other pushes.
+type heldPush struct {
+	id    int
+	frame outFrame
+}
+
+// push queues a push for the channel's socket, or holds it during the
+// join. A join that holds more than a socket may queue is a slow consumer.
+func (ch *channel) push(id int, f outFrame) {
+	ch.mu.Lock()
+	if ch.holding {
+		if len(ch.held) < ch.sock.srv.cfg.OutboundQueue {
+			ch.held = append(ch.held, heldPush{id, f})
+			ch.mu.Unlock()
+			return
+		}
+		ch.holding, ch.held = false, nil
+		ch.mu.Unlock()
+		ch.sock.closeSlowConsumer()
+		return
+	}
+	ch.mu.Unlock()
+	ch.sock.enqueue(f)
+}
+
+// release queues the held pushes, in order, except those of messages
+// already queued, and stops holding.
+func (ch *channel) release(queued map[int]bool) {
+	ch.mu.Lock()
+	defer ch.mu.Unlock()
+	for _, h := range ch.held {
+		if h.id == 0 || !queued[h.id] {
+			ch.sock.enqueue(h.frame)
+		}
+	}
+	ch.holding, ch.held = false, nil
 }
 
 // handle dispatches one frame the way Phoenix.Socket's handle_in does.
@@ -63,9 +119,15 @@ func (s *socket) handle(f *frame) {
 	}
 }
 
+// channel returns the socket's channel on topic; a channel that failed
+// (Server.Resync) is dropped here, by the socket's own goroutine.
 func (s *socket) channel(topic string) *channel {
-	for _, ch := range s.channels {
+	for i, ch := range s.channels {
 		if ch.topic == topic {
+			if ch.failed.Load() {
+				s.channels = slices.Delete(s.channels, i, i+1)
+				return nil
+			}
 			return ch
 		}
 	}
@@ -84,27 +146,33 @@ func (s *socket) join(f *frame) {
 	if old := s.channel(f.topic); old != nil {
 		s.closeChannel(old, eventClose)
 	}
-	resp, err := s.callJoin(h, f)
+	ch := &channel{sock: s, topic: f.topic, joinRef: f.joinRef, handler: h, holding: true}
+	s.srv.hub.add(ch)
+	resp, after, err := s.callJoin(h, ch, f)
 	if err != nil {
+		s.srv.hub.remove(ch)
 		s.replyError(f.joinRef, f.ref, f.topic, err)
 		return
 	}
-	ch := &channel{sock: s, topic: f.topic, joinRef: f.joinRef, handler: h}
 	s.channels = append(s.channels, ch)
-	s.srv.hub.add(ch)
 	s.replyValue(f.joinRef, f.ref, f.topic, "ok", resp)
+	var queued map[int]bool
+	if after != nil {
+		queued = after()
+	}
+	ch.release(queued)
 }
 
 // callJoin runs a channel's join, turning a panic into Phoenix's
 // "join crashed" refusal.
-func (s *socket) callJoin(h channelHandler, f *frame) (resp any, err error) {
+func (s *socket) callJoin(h channelHandler, ch *channel, f *frame) (resp any, after func() map[int]bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger().Error("realtime: panic in join", "topic", f.topic, "panic", p, "stack", string(debug.Stack()))
-			resp, err = nil, errJoinCrashed
+			resp, after, err = nil, nil, errJoinCrashed
 		}
 	}()
-	return h.join(s.srv.ctx, s, f.payload)
+	return h.join(s.srv.ctx, ch, f.payload)
 }
 
 // handleIn passes a client event to its channel. A panic crashes only that

@@ -1,0 +1,114 @@
+package chat
+
+import (
+	"context"
+	"maps"
+	"slices"
+
+	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/ent/conversation"
+	"github.com/companyapi/companyapi/ent/message"
+)
+
+// Bounds of a recovery: past them, a client pages the rest over REST.
+const (
+	MaxRecoverPerConversation = 100
+	MaxRecover                = 500
+	// MaxRecoverCursors bounds the conversations a client may name.
+	MaxRecoverCursors = 1000
+)
+
+// RecoverQuery is what a rejoining client holds: per conversation, the
+// last message id it has (0: none), and the highest id it has anywhere.
+type RecoverQuery struct {
+	Cursors map[int]int
+	// Since selects the conversations not in Cursors (opened, or first
+	// written to, while the client was away): their messages after Since.
+	// 0 means the highest cursor.
+	Since int
+}
+
+// Recovered is what a client missed: per conversation, oldest first,
+// conversations in id order. Truncated lists the conversations that have
+// more than was returned; the client pages them with ?after=<the last id it
+// holds>.
+type Recovered struct {
+	Messages  []Message
+	Truncated []int
+}
+
+// Recover returns the messages a rejoining user missed (see RecoverQuery),
+// at most MaxRecoverPerConversation per conversation and MaxRecover in all.
+// Conversations the user is not in are ignored: they name nothing the
+// user may read.
+//
+// Errors: KindInvalid on "cursors" when more than MaxRecoverCursors are
+// named.
+func (s *Service) Recover(ctx context.Context, userID int, q RecoverQuery) (Recovered, error) {
+	if len(q.Cursors) > MaxRecoverCursors {
+		return Recovered{}, FieldError("cursors", "names too many conversations")
+	}
+	cursors := make(map[int]int, len(q.Cursors))
+	highest := 0
+	for conv, c := range q.Cursors {
+		cursors[conv] = c
+		highest = max(highest, c)
+	}
+	if q.Since == 0 {
+		q.Since = highest
+	}
+	mine := conversation.Or(conversation.UserLow(userID), conversation.UserHigh(userID))
+	known := slices.Sorted(maps.Keys(cursors))
+	var convs []*ent.Conversation
+	if len(known) > 0 {
+		rows, err := s.client.Conversation.Query().
+			Where(mine, conversation.IDIn(known...), conversation.LastMessageIDNotNil()).
+			Select(conversation.FieldID, conversation.FieldLastMessageID).
+			All(ctx)
+		if err != nil {
+			return Recovered{}, err
+		}
+		for _, c := range rows {
+			if *c.LastMessageID > cursors[c.ID] {
+				convs = append(convs, c)
+			}
+		}
+	}
+	unknown, err := s.client.Conversation.Query().
+		Where(mine, conversation.IDNotIn(known...), conversation.LastMessageIDGT(q.Since)).
+		Select(conversation.FieldID, conversation.FieldLastMessageID).
+		All(ctx)
+	if err != nil {
+		return Recovered{}, err
+	}
+	for _, c := range unknown {
+		cursors[c.ID] = q.Since
+	}
+	convs = append(convs, unknown...)
+	slices.SortFunc(convs, func(a, b *ent.Conversation) int { return a.ID - b.ID })
+
+	var out Recovered
+	for _, c := range convs {
+		room := min(MaxRecoverPerConversation, MaxRecover-len(out.Messages))
+		if room <= 0 {
+			out.Truncated = append(out.Truncated, c.ID)
+			continue
+		}
+		rows, err := s.client.Message.Query().
+			Where(s.inConversation(c.ID), message.IDGT(cursors[c.ID])).
+			Order(ent.Asc(message.FieldConversationID), ent.Asc(message.FieldID)).
+			Limit(room + 1).
+			All(ctx)
+		if err != nil {
+			return Recovered{}, err
+		}
+		if len(rows) > room {
+			rows = rows[:room]
+			out.Truncated = append(out.Truncated, c.ID)
+		}
+		for _, r := range rows {
+			out.Messages = append(out.Messages, messageOf(r))
+		}
+	}
+	return out, nil
+}
