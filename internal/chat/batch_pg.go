@@ -27,10 +27,11 @@ import (
 //     up afterwards.
 //   - touched moves each conversation to its newest message.
 //
-// The result lists the locked conversations (kind 0), then the inserted
-// messages (kind 1) in id order. Prepared once, the plan serves every batch.
+// The result lists the locked conversations with their newest message
+// before this batch (kind 0), then the inserted messages (kind 1) in id
+// order. Prepared once, the plan serves every batch.
 const insertBatchPG = `WITH locked AS MATERIALIZED (
-	SELECT id FROM conversations WHERE id = ANY($5::bigint[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
+	SELECT id, last_message_id FROM conversations WHERE id = ANY($5::bigint[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
 ), ins AS (
 	INSERT INTO messages (content, date, conversation_id, sender_id, client_id)
 	SELECT u.content, $1::timestamptz, u.conversation_id, u.sender_id, u.client_id
@@ -47,7 +48,7 @@ const insertBatchPG = `WITH locked AS MATERIALIZED (
 	FROM last
 	WHERE c.id = last.conversation_id AND (c.last_message_id IS NULL OR c.last_message_id < last.id)
 )
-SELECT 0, id, 0::bigint, NULL::text FROM locked
+SELECT 0, id, coalesce(last_message_id, 0), NULL::text FROM locked
 UNION ALL
 SELECT 1, id, sender_id, client_id FROM ins
 ORDER BY 1, 2`
@@ -92,19 +93,22 @@ func (p *pgBatch) insert(ctx context.Context, batch []*writeReq, date time.Time)
 	}
 	defer rows.Close()
 	locked := map[int]bool{}
+	prev := map[int]int{}        // conversation → its newest message so far
 	var plain []int              // ids of messages without client_id, in batch order
 	keyed := map[clientKey]int{} // ids of messages with one
 	for rows.Next() {
-		var kind, id, sender int
+		// aux is the sender of a message (kind 1), or a conversation's
+		// newest message before the batch (kind 0).
+		var kind, id, aux int
 		var clientID sql.NullString
-		if err := rows.Scan(&kind, &id, &sender, &clientID); err != nil {
+		if err := rows.Scan(&kind, &id, &aux, &clientID); err != nil {
 			return nil, err
 		}
 		switch {
 		case kind == 0:
-			locked[id] = true
+			locked[id], prev[id] = true, aux
 		case clientID.Valid:
-			keyed[clientKey{sender, clientID.String}] = id
+			keyed[clientKey{aux, clientID.String}] = id
 		default:
 			plain = append(plain, id)
 		}
@@ -133,6 +137,7 @@ func (p *pgBatch) insert(ctx context.Context, batch []*writeReq, date time.Time)
 			repeats = append(repeats, i)
 			continue
 		}
+		msg.Prev, prev[m.conversationID] = prev[m.conversationID], msg.ID
 		outs[i].msg = msg
 	}
 	if len(repeats) > 0 {

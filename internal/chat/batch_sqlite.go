@@ -47,6 +47,10 @@ func (s *Service) insertBatchSQLite(ctx context.Context, batch []*writeReq, date
 				SetNillableClientID(nilIfEmpty(r.m.clientID)))
 			created = append(created, i)
 		}
+		prev, err := lastMessages(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
 		rows, err := tx.Message.CreateBulk(builders...).Save(ctx)
 		if err != nil {
 			return fromEnt(err)
@@ -54,6 +58,7 @@ func (s *Service) insertBatchSQLite(ctx context.Context, batch []*writeReq, date
 		last := map[int]int{}
 		for j, row := range rows {
 			m := messageOf(row)
+			m.Prev, prev[m.ConversationID] = prev[m.ConversationID], m.ID
 			outs[created[j]].msg = m
 			if m.ClientID != "" {
 				found[clientKey{m.SenderID, m.ClientID}] = m
@@ -69,6 +74,29 @@ func (s *Service) insertBatchSQLite(ctx context.Context, batch []*writeReq, date
 		return nil, err
 	}
 	return outs, nil
+}
+
+// lastMessages reads the newest message of each of the batch's
+// conversations before it is written.
+func lastMessages(ctx context.Context, tx *ent.Tx, batch []*writeReq) (map[int]int, error) {
+	ids := make([]int, 0, len(batch))
+	for _, r := range batch {
+		ids = append(ids, r.m.conversationID)
+	}
+	convs, err := tx.Conversation.Query().
+		Where(conversation.IDIn(slices.Compact(slices.Sorted(slices.Values(ids)))...)).
+		Select(conversation.FieldID, conversation.FieldLastMessageID).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prev := make(map[int]int, len(convs))
+	for _, c := range convs {
+		if c.LastMessageID != nil {
+			prev[c.ID] = *c.LastMessageID
+		}
+	}
+	return prev, nil
 }
 
 func nilIfEmpty(s string) *string {

@@ -10,8 +10,10 @@ type Event interface{ event() }
 // the socket that sent it, which gets its reply instead.
 type MessageStored struct {
 	Message Message
-	To      []int
-	Origin  string
+	// Prev is the conversation's message before this one (0: none).
+	Prev   int
+	To     []int
+	Origin string
 	// Elided is set on a message that arrived from another node without
 	// its content (too large for the broker): only ID, ConversationID and
 	// SenderID are set, and the receiver loads the rest.

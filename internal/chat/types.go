@@ -23,6 +23,10 @@ type Message struct {
 	// Repeat is set on the answer to a send whose client_id the sender had
 	// used before: this is the message stored then, and nothing new was.
 	Repeat bool `json:"-"`
+	// Prev is the conversation's message before this one (0: none), set
+	// on a message just stored: a client that holds Prev holds everything
+	// before, so pushes that arrive out of order, or not at all, show.
+	Prev int `json:"-"`
 }
 
 // Conversation is a one-to-one conversation between two users.

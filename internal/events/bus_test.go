@@ -121,10 +121,15 @@ func TestEncodeFitsPayloads(t *testing.T) {
 // stuck is a broker whose Publish never returns until released.
 type stuck struct {
 	broker.Local
+	entered chan struct{}
 	release chan struct{}
 }
 
 func (s *stuck) Publish(ctx context.Context, p []byte) error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
 	<-s.release
 	return s.Local.Publish(ctx, p)
 }
@@ -133,7 +138,7 @@ func (s *stuck) Publish(ctx context.Context, p []byte) error {
 // announcing (a commit) nor local delivery; what could not be queued is
 // lost to the other nodes, which resync when the broker moves again.
 func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
-	brk := &stuck{release: make(chan struct{})}
+	brk := &stuck{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	a := New(Config{Node: "a", Broker: brk, Logger: slog.New(slog.DiscardHandler), Queue: 4})
 	sa := &sub{}
 	a.Subscribe(sa)
@@ -141,6 +146,8 @@ func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, sb := node(t, "b", &brk.Local)
+	a.Announce(msg(1000, "first"))
+	<-brk.entered // the publisher is stuck in the broker
 	done := make(chan struct{})
 	go func() {
 		for i := range 100 {
@@ -153,8 +160,8 @@ func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Announce waited for a stuck broker")
 	}
-	if got, _ := sa.snapshot(); len(got) != 100 {
-		t.Fatalf("local subscriber got %d of 100", len(got))
+	if got, _ := sa.snapshot(); len(got) != 101 {
+		t.Fatalf("local subscriber got %d of 101", len(got))
 	}
 	close(brk.release)
 	a.Announce(msg(101, "after"))

@@ -24,7 +24,7 @@ func (srv *Server) Handle(evs []chat.Event) {
 			if e.Elided {
 				continue // could not be loaded; its clients catch up over REST
 			}
-			payload, err := marshalJSON(messageResponse{Message: e.Message})
+			payload, err := marshalJSON(receiveMsg{Message: e.Message, PrevID: nonZero(e.Prev)})
 			if err != nil {
 				srv.log.Error("realtime: encoding receive_msg", "message", e.Message.ID, "err", err)
 				continue
@@ -91,6 +91,23 @@ func (srv *Server) Resync() {
 		ch.failed.Store(true)
 		ch.sock.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: eventError, payload: emptyObject})
 	})
+}
+
+// receiveMsg is the receive_msg payload: the seed's {"message": m}, and
+// the conversation's message before it (null: none). A client that holds
+// prev_id holds everything before m; otherwise it missed something (a push
+// from another node may arrive after a newer one) and reads it with
+// ?after=<the last id it holds>, or rejoins with its cursors.
+type receiveMsg struct {
+	Message chat.Message `json:"message"`
+	PrevID  *int         `json:"prev_id"`
+}
+
+func nonZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 // push is one frame for the channels joined on Topic by UserIDs' sockets,

@@ -79,6 +79,8 @@ func baseEnv(dbURL string) map[string]string {
 	return map[string]string{
 		"DATABASE_URL": dbURL, "APP_ENV": "prod", "JWT_SECRET": testSecret,
 		"SMTP_URL": "smtp://127.0.0.1:1?tls=none", "LOG_LEVEL": "warn", "RATE_LIMIT_LOGIN": "0",
+		// Several nodes share one test server with other test packages.
+		"DB_MAX_CONNS": "12",
 	}
 }
 
