@@ -48,7 +48,7 @@ func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessag
 	after := func() map[int]bool {
 		queued := make(map[int]bool, len(rec.Messages))
 		for _, m := range rec.Messages {
-			payload, err := marshalJSON(messageResponse{Message: m})
+			payload, err := marshalJSON(receiveMsg{Message: m, PrevID: nonZero(m.Prev)})
 			if err != nil {
 				continue
 			}
