@@ -29,7 +29,7 @@ func (srv *Server) Handle(evs []chat.Event) {
 				srv.log.Error("realtime: encoding receive_msg", "message", e.Message.ID, "err", err)
 				continue
 			}
-			srv.deliver(push{ID: e.Message.ID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
+			srv.deliver(push{ID: e.Message.ID, Conv: e.Message.ConversationID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
 		case chat.SessionsEnded:
 			srv.endSessions(e)
 		}
@@ -114,12 +114,12 @@ func nonZero(n int) *int {
 // except the socket whose ID is Origin (it gets its reply instead). ID is
 // the message's it carries, if any.
 type push struct {
-	ID      int
-	UserIDs []int
-	Origin  string
-	Topic   string
-	Event   string
-	Payload json.RawMessage
+	ID, Conv int
+	UserIDs  []int
+	Origin   string
+	Topic    string
+	Event    string
+	Payload  json.RawMessage
 }
 
 // deliver queues a push on the matching local channels. Its frame is
@@ -148,7 +148,7 @@ func (srv *Server) deliver(e push) {
 			if p.tail == nil {
 				p.head, p.tail = pushParts(ch.sock.vsn, e.Topic, e.Event, e.Payload)
 			}
-			ch.push(e.ID, outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
+			ch.push(e.ID, e.Conv, outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
 		}
 	}
 }
