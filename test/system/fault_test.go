@@ -206,3 +206,58 @@ func TestPostgresOutage(t *testing.T) {
 		})
 	}
 }
+
+// TestLockedConversation holds one conversation's row locked for 5 s, as
+// a stuck transaction would, under a steady load on eight others. Before,
+// one writer waited on the lock and every conversation with it. Now the
+// others keep their latency, and the locked one's sends are answered
+// unavailable at their deadline, then succeed once the lock is gone.
+func TestLockedConversation(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	w := newWorld(t, dbURL)
+	env := baseEnv(dbURL)
+	env["SEND_TIMEOUT"] = faultSendTimeout.String()
+	n := startNode(t, "a", env)
+	others := startLoad(t, w, []*node{n}, 8)
+	locked := startLoad(t, w, []*node{n}, 1)
+	time.Sleep(3 * time.Second)
+	_, _, _, _, _, before := others.totals()
+
+	tx, err := w.db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`SELECT id FROM conversations WHERE id = $1 FOR UPDATE`, locked.senders[0].conv); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Second)
+	_, _, _, _, _, during := others.totals()
+	during = during[len(before):]
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	released := time.Now()
+	for locked.firstOKAfter(released).IsZero() && time.Since(released) < 10*time.Second {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(time.Second)
+	others.halt()
+	locked.halt()
+
+	acked, unavailable, noReply, _, _, _ := locked.totals()
+	oAcked, oUnavailable, oNoReply, _, _, _ := others.totals()
+	t.Logf("FIGURE row lock 5 s: other conversations p99 %v before, %v during the lock (%d sends); the locked conversation: %d unavailable at its %v deadline, first ok %v after the lock went",
+		p99(before).Round(100*time.Microsecond), p99(during).Round(100*time.Microsecond), len(during),
+		unavailable, faultSendTimeout, locked.firstOKAfter(released).Sub(released).Round(time.Millisecond))
+	if oUnavailable > 0 || oNoReply > 0 {
+		t.Errorf("other conversations: %d unavailable, %d unanswered while one was locked", oUnavailable, oNoReply)
+	}
+	if unavailable == 0 || noReply > 0 {
+		t.Errorf("the locked conversation: %d unavailable, %d unanswered; want its sends answered unavailable", unavailable, noReply)
+	}
+	if acked == 0 || oAcked == 0 {
+		t.Error("nothing acknowledged")
+	}
+	others.checkStored(t, w)
+	locked.checkStored(t, w)
+}
