@@ -95,9 +95,13 @@ func startNode(t testing.TB, name string, env map[string]string) *node {
 	}
 	n := &node{t: t, name: name, addr: addr, out: &syncBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(binary, "serve")
+	if nofile := env["NOFILE"]; nofile != "" {
+		// A smaller file-descriptor limit, so a test can exhaust it.
+		n.cmd = exec.Command("prlimit", "--nofile="+nofile+":"+nofile, binary, "serve")
+	}
 	n.cmd.Env = append(os.Environ(), "ADDR="+addr, "NODE_NAME="+name)
 	for k, v := range env {
-		if k != "ADDR" {
+		if k != "ADDR" && k != "NOFILE" {
 			n.cmd.Env = append(n.cmd.Env, k+"="+v)
 		}
 	}
