@@ -23,6 +23,10 @@ type sender struct {
 	conv    int
 	timeout time.Duration // how long a reply may take before the send is repeated
 	every   time.Duration
+	// once: when the socket closes, stop rather than reconnect; the send
+	// it cut is in cut.
+	once bool
+	cut  []string
 
 	mu          sync.Mutex
 	acked       map[string]int // client_id → the id its ok named
@@ -87,6 +91,11 @@ func (s *sender) run(ctx context.Context) {
 			p.close()
 			p = nil
 			cur++
+			if s.once {
+				s.cut = append(s.cut, pending)
+				s.mu.Unlock()
+				return
+			}
 		case errors.Is(err, errNoReply):
 			s.noReply++
 		case err != nil:
