@@ -25,7 +25,10 @@ import (
 //     ?after=<id> never skips one. A client_id already used by the sender
 //     inserts nothing (ON CONFLICT DO NOTHING); the stored message is looked
 //     up afterwards.
-//   - touched moves each conversation to its newest message.
+//   - touched moves each conversation to its newest message, and keeps
+//     each participant's read mark and unread count: sending marks the
+//     sender's side read up to its message, and the other's messages after
+//     that are unread.
 //
 // The result lists the locked conversations with their newest message
 // before this batch (kind 0), then the inserted messages (kind 1) in id
@@ -40,13 +43,27 @@ const insertBatchPG = `WITH locked AS MATERIALIZED (
 	ORDER BY u.ord
 	ON CONFLICT (sender_id, client_id) DO NOTHING
 	RETURNING id, conversation_id, sender_id, client_id
-), last AS (
-	SELECT conversation_id, max(id) AS id FROM ins GROUP BY conversation_id
+), agg AS (
+	SELECT i.conversation_id AS cid, max(i.id) AS last_id,
+		max(i.id) FILTER (WHERE i.sender_id = c.sender_id) AS last_s,
+		max(i.id) FILTER (WHERE i.sender_id = c.recipient_id) AS last_r
+	FROM ins i JOIN conversations c ON c.id = i.conversation_id
+	GROUP BY i.conversation_id
+), cnt AS (
+	SELECT a.cid, a.last_id, a.last_s, a.last_r,
+		count(*) FILTER (WHERE i.sender_id = c.recipient_id AND (a.last_s IS NULL OR i.id > a.last_s)) AS new_for_s,
+		count(*) FILTER (WHERE i.sender_id = c.sender_id AND (a.last_r IS NULL OR i.id > a.last_r)) AS new_for_r
+	FROM agg a JOIN ins i ON i.conversation_id = a.cid JOIN conversations c ON c.id = a.cid
+	GROUP BY a.cid, a.last_id, a.last_s, a.last_r
 ), touched AS (
 	UPDATE conversations c
-	SET last_activity_at = $1, updated_at = $1, last_message_id = last.id
-	FROM last
-	WHERE c.id = last.conversation_id AND (c.last_message_id IS NULL OR c.last_message_id < last.id)
+	SET last_activity_at = $1, updated_at = $1, last_message_id = cnt.last_id,
+		sender_read_id = greatest(c.sender_read_id, cnt.last_s),
+		sender_unread = CASE WHEN cnt.last_s IS NULL THEN c.sender_unread ELSE 0 END + cnt.new_for_s,
+		recipient_read_id = greatest(c.recipient_read_id, cnt.last_r),
+		recipient_unread = CASE WHEN cnt.last_r IS NULL THEN c.recipient_unread ELSE 0 END + cnt.new_for_r
+	FROM cnt
+	WHERE c.id = cnt.cid AND (c.last_message_id IS NULL OR c.last_message_id < cnt.last_id)
 )
 SELECT 0, id, coalesce(last_message_id, 0), NULL::text FROM locked
 UNION ALL

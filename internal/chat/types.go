@@ -37,6 +37,12 @@ type Conversation struct {
 	Status      *string   `json:"status"`
 	InsertedAt  time.Time `json:"inserted_at"`
 	LastMessage *Message  `json:"last_message"`
+	// UnreadCount is how many of the other participant's messages came
+	// after the viewer's read mark, LastReadID that mark (nil: none yet),
+	// OtherLastReadID the other participant's.
+	UnreadCount     int  `json:"unread_count"`
+	LastReadID      *int `json:"last_read_id"`
+	OtherLastReadID *int `json:"other_last_read_id"`
 }
 
 // SendInput is one message to post. RecipientID, when not zero, must be the
