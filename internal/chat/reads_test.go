@@ -17,7 +17,11 @@ type events struct {
 	evs []chat.Event
 }
 
-func (e *events) Announce(evs ...chat.Event) { e.mu.Lock(); e.evs = append(e.evs, evs...); e.mu.Unlock() }
+func (e *events) Announce(evs ...chat.Event) {
+	e.mu.Lock()
+	e.evs = append(e.evs, evs...)
+	e.mu.Unlock()
+}
 
 func (e *events) reads() []chat.ReadMarked {
 	e.mu.Lock()
