@@ -125,6 +125,7 @@ type fakeChat struct {
 	pub    relay
 	convs  map[int][2]int
 	msgs   map[int]chat.Message
+	marks  map[[2]int]int // (conversation, user) → read mark
 	nextID int
 }
 
@@ -176,6 +177,62 @@ func (c *fakeChat) Recover(_ context.Context, userID int, q chat.RecoverQuery) (
 		}
 	}
 	slices.SortStableFunc(out.Messages, func(a, b chat.Message) int { return a.ConversationID - b.ConversationID })
+	return out, nil
+}
+
+// MarkRead keeps marks in memory, forwards only, and announces them.
+func (c *fakeChat) MarkRead(_ context.Context, userID, convID, messageID int, origin string) error {
+	c.mu.Lock()
+	conv, ok := c.convs[convID]
+	if !ok || (conv[0] != userID && conv[1] != userID) {
+		c.mu.Unlock()
+		return chat.ErrNotFound
+	}
+	if c.marks == nil {
+		c.marks = map[[2]int]int{}
+	}
+	k := [2]int{convID, userID}
+	if c.marks[k] >= messageID {
+		c.mu.Unlock()
+		return nil
+	}
+	c.marks[k] = messageID
+	other := conv[0]
+	if other == userID {
+		other = conv[1]
+	}
+	c.mu.Unlock()
+	c.pub.Announce(chat.ReadMarked{ConversationID: convID, UserID: userID, MessageID: messageID, To: []int{other, userID}, Origin: origin})
+	return nil
+}
+
+func (c *fakeChat) Typing(_ context.Context, userID, convID int) error {
+	c.mu.Lock()
+	conv, ok := c.convs[convID]
+	c.mu.Unlock()
+	if !ok || (conv[0] != userID && conv[1] != userID) {
+		return chat.ErrNotFound
+	}
+	other := conv[0]
+	if other == userID {
+		other = conv[1]
+	}
+	c.pub.Announce(chat.Typing{ConversationID: convID, UserID: userID, To: []int{other}})
+	return nil
+}
+
+func (c *fakeChat) Contacts(_ context.Context, userID int) ([]int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int
+	for _, conv := range c.convs {
+		switch userID {
+		case conv[0]:
+			out = append(out, conv[1])
+		case conv[1]:
+			out = append(out, conv[0])
+		}
+	}
 	return out, nil
 }
 
@@ -256,6 +313,7 @@ func newFakeBackend(testing.TB) backend {
 			fc.mu.Lock()
 			fc.convs[id] = [2]int{a, b}
 			fc.mu.Unlock()
+			fc.pub.Announce(chat.ConversationCreated{Conversation: chat.Conversation{ID: id, SenderID: a, RecipientID: b}, To: []int{b, a}})
 			return id
 		},
 	}
@@ -385,6 +443,8 @@ type client struct {
 	conn *websocket.Conn
 	v    vsn
 	ref  int
+	// presence: read presence_state and presence_diff pushes too.
+	presence bool
 }
 
 // tframe is a decoded server frame; refs are nil, a string, or a number.
@@ -446,15 +506,23 @@ func (c *client) push(joinRef any, topic, event string, payload any) string {
 	return ref
 }
 
-// readRaw reads the next message.
+// readRaw reads the next message. Presence pushes are skipped unless the
+// client watches presence: most scenarios are about something else.
 func (c *client) readRaw() ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	typ, b, err := c.conn.Read(ctx)
-	if err == nil && typ != websocket.MessageText {
-		err = fmt.Errorf("got a %v message, want text", typ)
+	for {
+		typ, b, err := c.conn.Read(ctx)
+		if err == nil && typ != websocket.MessageText {
+			err = fmt.Errorf("got a %v message, want text", typ)
+		}
+		if err == nil && !c.presence {
+			if f, perr := parseServerFrame(c.v, b); perr == nil && (f.Event == eventPresenceState || f.Event == eventPresenceDiff) {
+				continue
+			}
+		}
+		return b, err
 	}
-	return b, err
 }
 
 // read reads and decodes the next frame, checking the serializer's shape.

@@ -28,8 +28,10 @@ type Server struct {
 	log     *slog.Logger
 	origins originPolicy
 	topics  map[string]channelHandler
-	hub     *hub
-	logouts recentLogouts
+	hub      *hub
+	logouts  recentLogouts
+	presence *presence
+	typists  typists
 
 	node string // prefix of socket IDs, unique per process
 	// ctx is the parent of every channel call (SendMessage); it is
@@ -77,9 +79,11 @@ func New(cfg Config) (*Server, error) {
 		node: hex.EncodeToString(node[:]),
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	srv.presence = newPresence(srv)
 	if cfg.Events != nil {
 		cfg.Events.Subscribe(srv)
 	}
+	go srv.presence.run(srv.ctx)
 	return srv, nil
 }
 
@@ -238,6 +242,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.closed = true
 	srv.mu.Unlock()
 	srv.draining.Store(true)
+	// The other nodes drop this node's presence at once rather than when
+	// its heartbeats stop: a deploy leaves no zombie.
+	srv.presence.announce(chat.NodeLeaving{Node: srv.node})
 	for srv.inflight.Load() > 0 && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -139,7 +139,7 @@ func (s *socket) finish() {
 		s.idle.Stop()
 	}
 	for _, ch := range s.channels {
-		s.srv.hub.remove(ch)
+		s.srv.removeChannel(ch)
 	}
 	s.channels = nil
 	s.closeWith(websocket.StatusNormalClosure, "")
