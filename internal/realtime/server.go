@@ -24,10 +24,10 @@ import (
 // http.Handler for the upgrade and the events.Subscriber that turns
 // committed events into pushes and closes on live sockets.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	origins originPolicy
-	topics  map[string]channelHandler
+	cfg      Config
+	log      *slog.Logger
+	origins  originPolicy
+	topics   map[string]channelHandler
 	hub      *hub
 	logouts  recentLogouts
 	presence *presence
