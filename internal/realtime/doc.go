@@ -2,11 +2,11 @@
 // that the seed app's clients (phoenix.js and its ports) keep working
 // against the Go server. The wire contract is api/channels.md.
 //
-// One socket costs as little as nhooyr.io/websocket allows: the HTTP
-// handler goroutine reads and handles frames in order, nhooyr adds its own
-// timeout goroutine, and a writer goroutine exists only while the socket
-// has frames queued. Pushes are encoded once per message and shared by
-// every target socket; only the join_ref is spliced in per socket.
+// One socket costs as little as github.com/coder/websocket allows: one
+// goroutine reads and handles frames in order, and a writer goroutine
+// exists only while the socket has frames queued. Pushes are encoded once
+// per message and shared by every target socket; only the join_ref is
+// spliced in per socket.
 //
 // Files, one concern each:
 //

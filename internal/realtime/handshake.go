@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// checkHandshake refuses, before nhooyr's Accept sees it, every request
+// checkHandshake refuses, before websocket.Accept sees it, every request
 // that Accept would refuse with a text/plain body, so that each answer of
 // the endpoint is JSON. It returns 0 for a valid WebSocket handshake, or
 // the status and message to answer with, having set the headers that go
@@ -40,7 +40,7 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) (status int, msg str
 }
 
 // headerHasToken reports whether a comma-separated header lists token,
-// ignoring case, as nhooyr checks it.
+// ignoring case, as websocket.Accept checks it.
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
 		for t := range strings.SplitSeq(v, ",") {

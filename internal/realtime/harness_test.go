@@ -1,9 +1,7 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 // The test harness: backends, a server on httptest, and a Phoenix client
-// built on nhooyr's Dial. Every helper a scenario needs is in this file.
+// built on coder/websocket's Dial. Every helper a scenario needs is in this file.
 
 import (
 	"bytes"
@@ -27,9 +25,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
 	"go.uber.org/goleak"
-	"nhooyr.io/websocket"
 )
 
 // The store backends share one admin pool to the PostgreSQL server for the

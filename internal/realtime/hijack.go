@@ -20,7 +20,7 @@ const (
 	writeBufferSize = 512
 )
 
-// smallBuffers wraps a ResponseWriter so that nhooyr's Accept hijacks the
+// smallBuffers wraps a ResponseWriter so that websocket.Accept hijacks the
 // connection with smaller bufio buffers.
 type smallBuffers struct{ http.ResponseWriter }
 
@@ -45,7 +45,7 @@ func (w smallBuffers) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	// A client may send frames right behind its handshake; net/http's reader
 	// may already hold them. Move them into the new reader's buffer, where
-	// nhooyr looks for them.
+	// the library looks for them.
 	var src io.Reader = conn
 	size := readBufferSize
 	pending := brw.Reader.Buffered()

@@ -27,7 +27,7 @@ func (h hijackable) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // TestSmallBuffersKeepPending: bytes net/http read ahead survive the swap to
-// smaller buffers, and stay visible to nhooyr as Buffered.
+// smaller buffers, and stay visible to the library as Buffered.
 func TestSmallBuffersKeepPending(t *testing.T) {
 	for _, pending := range []string{"", "frame", strings.Repeat("x", 3*readBufferSize)} {
 		server, client := net.Pipe()

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -10,13 +8,14 @@ import (
 	"sync"
 	"time"
 
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 )
 
 // socket is one client connection. The read loop (serve) runs on a
 // goroutine of its own and handles frames in order; writes go through the
-// outbound queue (outbound.go). Per idle socket that is two goroutines:
-// the read loop and nhooyr's timeout loop.
+// outbound queue (outbound.go). Per idle socket that is one goroutine, the
+// read loop: coder/websocket starts none of its own when Reader is given a
+// context that is never done.
 type socket struct {
 	srv    *Server
 	conn   *websocket.Conn
@@ -62,7 +61,7 @@ func (s *socket) serve() {
 		buf := getReadBuffer()
 		if _, err := buf.ReadFrom(r); err != nil {
 			if int64(buf.Len()) > s.srv.cfg.MaxFrame {
-				// nhooyr has sent 1009 already; Close still drains the
+				// the library has sent 1009 already; Close still drains the
 				// rest of the message, so the peer reads that frame
 				// rather than a reset connection.
 				s.closeWith(websocket.StatusMessageTooBig, "frame too large")
