@@ -135,7 +135,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	h := &hijack{ResponseWriter: w}
+	conn, err := websocket.Accept(h, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the origin is checked above, with our rules
 		CompressionMode:    websocket.CompressionDisabled,
 	})
@@ -157,6 +158,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tokenID: strings.Clone(sess.TokenID), // not a slice of a larger string
 		expires: expires,
 		vsn:     v,
+		rc:      h.rawConn(),
+		br:      h.br,
+		readNow: h.pending,
 	}
 	srv.hub.register(s)
 	// Shutdown, or a logout of this token, may have walked the hub before
