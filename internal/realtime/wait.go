@@ -21,7 +21,10 @@ func (s *socket) waitReadable() bool {
 // peekReadable is called with the connection's descriptor until it returns
 // true; on false the runtime parks the goroutine until the descriptor is
 // readable. A peek that would block is the only reason to wait: data, end
-// of stream and errors are all for the library's read to see.
+// of stream and errors are all for the library's read to see. It peeks
+// after a wake-up too, since the poller may report a readiness whose bytes
+// the library has already read; trusting it would leave the next wait to
+// the library, deep in a short-lived goroutine that then lives on.
 func peekReadable(fd uintptr) bool {
 	var b [1]byte
 	_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK)
