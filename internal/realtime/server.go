@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -15,9 +13,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/events"
-	"nhooyr.io/websocket"
 )
 
 // Server is the Phoenix socket endpoint, "/socket/websocket". It is an
@@ -169,7 +167,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	h := &hijack{ResponseWriter: w}
+	conn, err := websocket.Accept(h, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the origin is checked above, with our rules
 		CompressionMode:    websocket.CompressionDisabled,
 		Subprotocols:       subprotocols, // "phoenix", which authToken clients expect back
@@ -192,6 +191,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tokenID: strings.Clone(sess.TokenID), // not a slice of a larger string
 		expires: expires,
 		vsn:     v,
+		rc:      h.rawConn(),
+		br:      h.br,
+		readNow: h.pending,
 	}
 	srv.hub.register(s)
 	// Shutdown, or a logout of this token, may have walked the hub before
