@@ -71,6 +71,39 @@ func TestRecoveryOnRejoin(t *testing.T) {
 	})
 }
 
+// TestRecoveryLargerThanTheQueue: a recovery of more messages than a
+// socket may have waiting is what the client asked for, not a client
+// falling behind: it arrives whole, and live pushes follow.
+func TestRecoveryLargerThanTheQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		const queue, missed = 2, 60
+		ts := startServer(t, b, Config{OutboundQueue: queue})
+		ann, _ := b.NewUser(t)
+		bob, bobTok := b.NewUser(t)
+		conv := b.NewConversation(t, ann, bob)
+		var want []int
+		for i := range missed {
+			want = append(want, send(t, b, ann, conv, fmt.Sprint("missed ", i)).ID)
+		}
+		c := ts.dial(t, bobTok, vsn2)
+		jr, resp := c.joinWith(topicChat, map[string]any{"cursors": map[string]int{fmt.Sprint(conv): 0}})
+		var r recoverReply
+		if err := json.Unmarshal(resp, &r); err != nil || r.Recovered != missed {
+			t.Fatalf("join reply %s, want %d recovered", resp, missed)
+		}
+		var got []int
+		for range missed {
+			got = append(got, c.expectMessage(jr).ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("recovered %v, want %v", got, want)
+		}
+		if live := send(t, b, ann, conv, "live"); c.expectMessage(jr).ID != live.ID {
+			t.Fatal("the live push after the recovery is missing")
+		}
+	})
+}
+
 // racingChat commits a message while a recovery reads the store: the
 // message is both in the recovery and pushed live meanwhile.
 type racingChat struct {

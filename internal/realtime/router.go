@@ -104,7 +104,9 @@ func (ch *channel) release(recovered map[int]int) {
 	ch.recovered = recovered
 	for _, h := range ch.held {
 		if h.id == 0 || h.id > recovered[h.conv] {
-			ch.sock.enqueue(h.frame)
+			f := h.frame
+			f.joining = true
+			ch.sock.enqueue(f)
 		}
 	}
 	ch.holding, ch.held = false, nil
@@ -252,4 +254,9 @@ func (s *socket) reply(joinRef, ref, topic, status string, resp json.RawMessage)
 // send queues one frame encoded for this socket's serializer.
 func (s *socket) send(f *frame) {
 	s.enqueue(outFrame{head: appendFrame(nil, s.vsn, f)})
+}
+
+// sendJoining queues one of a join's own frames (see enqueue).
+func (s *socket) sendJoining(f *frame) {
+	s.enqueue(outFrame{head: appendFrame(nil, s.vsn, f), joining: true})
 }
