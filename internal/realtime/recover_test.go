@@ -175,3 +175,54 @@ func TestResyncFailsChannels(t *testing.T) {
 	ts.publish(messageFixture(2), uid)
 	c.expectMessage(jr2)
 }
+
+// gatedChat holds Recover until the test opens gate, so that something can
+// happen while a join is under way.
+type gatedChat struct {
+	Sender
+	entered, gate chan struct{}
+}
+
+func (g *gatedChat) Recover(ctx context.Context, userID int, q chat.RecoverQuery) (chat.Recovered, error) {
+	g.entered <- struct{}{}
+	<-g.gate
+	return g.Sender.Recover(ctx, userID, q)
+}
+
+// TestResyncDuringAJoin: a Resync while a join is recovering fails the
+// channel once the join is out — reply, presence_state, then phx_error —
+// and leaves no presence behind: the device is not online forever.
+func TestResyncDuringAJoin(t *testing.T) {
+	b := newFakeBackend(t)
+	g := &gatedChat{Sender: b.Chat, entered: make(chan struct{}), gate: make(chan struct{})}
+	b.Chat = g
+	ts := startServer(t, b, Config{})
+	uid, tok := b.NewUser(t)
+	c := ts.dial(t, tok, vsn2)
+	c.presence = true
+	ref := c.nextRef()
+	c.sendFrame(ref, ref, topicChat, eventJoin, map[string]any{"cursors": map[string]int{}})
+	<-g.entered
+	ts.srv.Resync()
+	close(g.gate)
+	c.expectReply(ref, ref, topicChat, "ok")
+	c.expect(ref, nil, topicChat, eventPresenceState)
+	c.expect(ref, ref, topicChat, eventError)
+	known := func() int {
+		p := ts.srv.presence
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.metas[uid])
+	}
+	if n := known(); n != 0 {
+		t.Fatalf("the failed channel left %d presence metas", n)
+	}
+	// phoenix.js rejoins; when the socket goes, so does its presence.
+	c.presence = false
+	c.join(topicChat)
+	if n := known(); n != 1 {
+		t.Fatalf("after the rejoin %d presence metas, want 1", n)
+	}
+	c.conn.CloseNow()
+	eventually(t, "the closed socket's presence to go", func() bool { return known() == 0 })
+}
