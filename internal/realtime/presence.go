@@ -46,6 +46,15 @@ type presence struct {
 	node string
 	seq  atomic.Uint64
 
+	// announcing orders this node's own presence events: a state's
+	// snapshot and its parts go out with no join or leave of this node
+	// between them, or the others would apply the state over newer
+	// changes, and drift where no heartbeat's count shows it.
+	announcing sync.Mutex
+	// stateSnapshotted, for tests, runs between a state's snapshot and
+	// its announcement.
+	stateSnapshotted func()
+
 	mu sync.Mutex
 	// metas holds every known joined socket, by user then ref.
 	metas map[int]map[string]chat.PresenceMeta
@@ -98,8 +107,10 @@ func (p *presence) track(ctx context.Context, ch *channel) (json.RawMessage, err
 	// The ref names the socket, so that its own join's diff skips it: its
 	// presence_state holds the join already.
 	m := chat.PresenceMeta{UserID: uid, Ref: ch.sock.id + "/" + strconv.FormatUint(p.seq.Add(1), 36), OnlineAt: p.srv.cfg.now().Unix()}
+	p.announcing.Lock()
 	ch.presenceRef.Store(&m.Ref)
 	p.announce(chat.PresenceChanged{Node: p.node, Joins: []chat.PresenceMeta{m}})
+	p.announcing.Unlock()
 	return p.stateFor(uid), nil
 }
 
@@ -111,7 +122,9 @@ func (p *presence) untrack(ch *channel) {
 		return
 	}
 	uid := ch.sock.userID
+	p.announcing.Lock()
 	p.announce(chat.PresenceChanged{Node: p.node, Leaves: []chat.PresenceMeta{{UserID: uid, Ref: *ref}}})
+	p.announcing.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	cs := p.contacts[uid]
@@ -386,6 +399,8 @@ func (d *diff) wire() any {
 
 // announceState sends this node's joined sockets, in parts.
 func (p *presence) announceState() {
+	p.announcing.Lock()
+	defer p.announcing.Unlock()
 	p.mu.Lock()
 	var all []chat.PresenceMeta
 	if n := p.nodes[p.node]; n != nil {
@@ -394,6 +409,9 @@ func (p *presence) announceState() {
 		}
 	}
 	p.mu.Unlock()
+	if p.stateSnapshotted != nil {
+		p.stateSnapshotted()
+	}
 	for i := 0; ; i += presenceStatePart {
 		end := min(i+presenceStatePart, len(all))
 		p.announce(chat.PresenceState{Node: p.node, Metas: all[i:end], Final: end == len(all)})

@@ -245,3 +245,53 @@ func TestPresenceDeploy(t *testing.T) {
 		return len(n3.srv.presence.metas[bob]) == 1 && len(n3.srv.presence.metas[ann]) == 0
 	})
 }
+
+// TestPresenceStateAmidChurn: a node sending its whole state (another
+// asked for it) while its sockets come and go never leaves the other nodes
+// with a view those changes contradict: they go out after the state, not
+// between its snapshot and its announcement. Here one device leaves and
+// another joins, so the heartbeat's count would not show the drift.
+func TestPresenceStateAmidChurn(t *testing.T) {
+	b := newFakeBackend(t)
+	n1, n2, _, _ := twoNodes(t, b)
+	_, annTok := b.NewUser(t)
+	first, _, _ := presenceClient(t, n1, annTok)
+	refs := func(ts *testServer, node string) []string {
+		p := ts.srv.presence
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if n := p.nodes[node]; n != nil {
+			return slices.Sorted(maps.Keys(n.refs))
+		}
+		return nil
+	}
+	own := func() []string { return refs(n1, n1.srv.node) }
+	eventually(t, "node 2 to see ann", func() bool { return len(refs(n2, n1.srv.node)) == 1 })
+	before := own()[0]
+	joined := make(chan *client, 1)
+	n1.srv.presence.stateSnapshotted = func() {
+		n1.srv.presence.stateSnapshotted = nil
+		// After the snapshot, ann's device leaves and another joins;
+		// without ordering both are announced before the state.
+		first.conn.CloseNow()
+		go func() {
+			c, _, _ := presenceClient(t, n1, annTok)
+			joined <- c
+		}()
+		for range 20 {
+			if r := own(); len(r) == 1 && r[0] != before {
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	n1.srv.presence.announceState()
+	<-joined
+	// A third device joins after all that: once node 2 has it, it has
+	// applied everything before it, in order.
+	presenceClient(t, n1, annTok)
+	eventually(t, "node 2 to see the third device", func() bool { return len(refs(n2, n1.srv.node)) >= 2 })
+	if r, r2 := own(), refs(n2, n1.srv.node); len(r) != 2 || slices.Contains(r, before) || !slices.Equal(r, r2) {
+		t.Fatalf("node 1 has %v, node 2 sees %v (the first device %s left)", r, r2, before)
+	}
+}
