@@ -10,7 +10,7 @@ FUZZTIME    ?= 10s
 # a real server); test-e2e runs it only once test/e2e/package.json exists.
 E2E_CMD     ?= npm ci && npm test
 
-.PHONY: run build test test-e2e generate migration lint drift
+.PHONY: run build test test-e2e generate assets migration lint drift
 
 run:
 	$(GO) run ./cmd/companyapi serve
@@ -38,6 +38,14 @@ test-e2e: build
 
 generate:
 	$(GO) generate ./ent
+
+# assets rebuilds web/static/app.js, the chat page's bundle of web/app/src
+# and the phoenix client, with esbuild, both pinned by web/app's
+# package-lock. It needs Node and npm; the binary and make run do not (the
+# bundle is committed and embedded). web's TestBundleUpToDate fails when
+# the committed bundle is not what this builds.
+assets:
+	cd web/app && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
 
 migration:
 	@if [ -z "$(name)" ]; then \
