@@ -161,7 +161,7 @@ func TestBrowserChat(t *testing.T) {
 	if code := api.do("PUT", "/api/users/me/password", token, map[string]any{"password": map[string]string{"current": oldPassword, "new": bob.password}}, nil); code != 204 {
 		t.Fatalf("change Bob's password: %d", code)
 	}
-	bob.Until("signed out, with the reason", `document.body.dataset.screen === "auth" && document.querySelector("#auth-notice").textContent.includes("the password was changed") && sessionStorage.length === 0`)
+	bob.Until("signed out, with the reason", `document.body.dataset.screen === "auth" && document.querySelector("#auth-notice").textContent.startsWith("You were signed out: the password was changed.") && sessionStorage.length === 0`)
 	bob.Do("log in with the old password",
 		chromedp.SetValue(chromedp.CSS("#login-email"), bob.email),
 		chromedp.SendKeys(chromedp.CSS("#login-password"), oldPassword),
@@ -184,6 +184,15 @@ func TestBrowserChat(t *testing.T) {
 	ann.say("Still here")
 
 	resetPassword(t, api, bob)
+
+	// Ann's session is logged out elsewhere (a duplicated tab shares it):
+	// her page returns to the login screen and says so.
+	annToken := browsertest.Eval[string](ann.Tab, `sessionStorage.getItem("companyapi.token")`)
+	if code := api.do("POST", "/api/logout", annToken, nil, nil); code != 204 {
+		t.Fatalf("log Ann's token out: %d", code)
+	}
+	ann.Until("logged out, with the reason", `document.body.dataset.screen === "auth" && document.querySelector("#auth-notice").textContent.startsWith("This session was logged out")`)
+	ann.logIn()
 
 	// Ann logs out: the login screen, and no token left in the tab.
 	ann.Do("log out", chromedp.Click(chromedp.CSS("#account summary")), chromedp.Click(chromedp.CSS("#logout")))
