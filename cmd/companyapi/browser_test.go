@@ -50,7 +50,8 @@ func TestBrowserChat(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#picker-filter"), "bob"),
 	)
 	ann.Until("Bob in the picker", `[...document.querySelectorAll("#picker-list .person-name")].map(e => e.textContent).join() === "Bob Roe"`)
-	ann.Do("open the conversation", chromedp.Click(chromedp.CSS("#picker-list button")))
+	// Enter in the search box picks the first match (the keyboard's way).
+	ann.Do("open the conversation", enter)
 	ann.Until("the conversation", `!document.querySelector("#thread-open").hidden && document.querySelector("#thread-title").textContent === "Bob Roe"`)
 	bob.Until("Ann in the list", `document.querySelector("#conversations .conv-name")?.textContent === "Ann Doe"`)
 	bob.Do("open it", chromedp.Click(chromedp.CSS("#conversations button.conv")))
@@ -168,6 +169,12 @@ func TestBrowserChat(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#login-form button[type="submit"]`)))
 	bob.Until("refused", `document.querySelector("#login-form .error").textContent === "Wrong email or password."`)
 	bob.logIn()
+
+	// The account menu closes on a click elsewhere.
+	ann.Do("open the menu", chromedp.Click(chromedp.CSS("#account summary")))
+	ann.Until("the menu open", `document.querySelector("#account").open`)
+	ann.Do("click elsewhere", chromedp.Click(chromedp.CSS(".brand")))
+	ann.Until("the menu closed", `!document.querySelector("#account").open`)
 
 	// Ann changes her password on the page: her socket comes back with the
 	// new token, and she goes on chatting.

@@ -3055,6 +3055,16 @@ async function enter() {
     }
   }
 }
+var account = $("#account");
+document.addEventListener("click", (e) => {
+  if (account.open && !account.contains(e.target)) account.open = false;
+});
+account.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && account.open) {
+    account.open = false;
+    account.querySelector("summary").focus();
+  }
+});
 onSessionLost((word) => {
   if (session.token) signOut(ENDED[word] ?? "Your session ended. Log in again.");
 });

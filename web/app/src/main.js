@@ -81,6 +81,19 @@ async function enter() {
   }
 }
 
+// The account menu (a <details>) closes on a click elsewhere and on
+// Escape, as a menu does.
+const account = $("#account");
+document.addEventListener("click", (e) => {
+  if (account.open && !account.contains(e.target)) account.open = false;
+});
+account.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && account.open) {
+    account.open = false;
+    account.querySelector("summary").focus();
+  }
+});
+
 onSessionLost((word) => {
   if (session.token) signOut(ENDED[word] ?? "Your session ended. Log in again.");
 });
