@@ -2855,13 +2855,21 @@ async function startChat(on) {
     }
     render();
   }
-  async function refreshConv(id) {
+  const refreshing = /* @__PURE__ */ new Map();
+  function refreshConv(id) {
+    if (!refreshing.has(id)) {
+      refreshing.set(id, fetchConv(id).finally(() => refreshing.delete(id)));
+    }
+    return refreshing.get(id);
+  }
+  async function fetchConv(id) {
     try {
       const { data } = await api("GET", `/api/conversations/${id}`);
       const known = store.convs.get(id);
-      if (known) Object.assign(known, data.data);
-      else store.putConv(data.data);
-      await ensureUser(store.other(data.data));
+      const fresh = data.data;
+      if (!known) store.putConv(fresh);
+      else if ((fresh.last_message?.id ?? 0) >= (known.last_message?.id ?? 0)) Object.assign(known, fresh);
+      await ensureUser(store.other(fresh));
       render();
       return store.convs.get(id);
     } catch {

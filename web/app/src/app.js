@@ -77,14 +77,24 @@ export async function startChat(on) {
   }
 
   // refreshConv fetches one conversation again: new to us, or its unread
-  // count unknown after a recovery that was cut short.
-  async function refreshConv(id) {
+  // count unknown after a recovery that was cut short. One request at a
+  // time per conversation; an answer older than what pushes brought since
+  // is dropped.
+  const refreshing = new Map();
+  function refreshConv(id) {
+    if (!refreshing.has(id)) {
+      refreshing.set(id, fetchConv(id).finally(() => refreshing.delete(id)));
+    }
+    return refreshing.get(id);
+  }
+  async function fetchConv(id) {
     try {
       const { data } = await api("GET", `/api/conversations/${id}`);
       const known = store.convs.get(id);
-      if (known) Object.assign(known, data.data);
-      else store.putConv(data.data);
-      await ensureUser(store.other(data.data));
+      const fresh = data.data;
+      if (!known) store.putConv(fresh);
+      else if ((fresh.last_message?.id ?? 0) >= (known.last_message?.id ?? 0)) Object.assign(known, fresh);
+      await ensureUser(store.other(fresh));
       render();
       return store.convs.get(id);
     } catch {
