@@ -39,8 +39,6 @@ func newPerson(t *testing.T, browser context.Context, base, first, last string, 
 	}
 }
 
-func (p *person) name() string { return p.first + " " + p.last }
-
 // js quotes s as a JavaScript string.
 func js(s string) string {
 	b, _ := json.Marshal(s)
@@ -140,6 +138,22 @@ func (p *person) say(text string) {
 		const last = [...document.querySelectorAll("#messages li.mine")].at(-1);
 		return last && !last.classList.contains("pending") && last.querySelector(".text").textContent === %s;
 	})()`, js(text)))
+}
+
+// usable checks the screen as it is: every control has a name a screen
+// reader can say (a label, aria-label or text), and nothing is wider than
+// the window (at 360 px, no sideways scrolling).
+func (p *person) usable(screen string) {
+	p.t.Helper()
+	unnamed := browsertest.Eval[[]string](p.Tab, `[...document.querySelectorAll("input:not([hidden]), textarea, select, button, summary, a[href]")]
+		.filter(e => !(e.labels?.length || e.getAttribute("aria-label") || e.getAttribute("aria-labelledby") || e.textContent.trim()))
+		.map(e => e.outerHTML.slice(0, 100))`)
+	for _, e := range unnamed {
+		p.t.Errorf("%s, %s: a control without a name: %s", p.first, screen, e)
+	}
+	if wide := browsertest.Eval[bool](p.Tab, `document.documentElement.scrollWidth > window.innerWidth`); wide {
+		p.t.Errorf("%s, %s: the page is wider than the window", p.first, screen)
+	}
 }
 
 // sees waits for text to be the last message of the open conversation.

@@ -35,9 +35,11 @@ func TestBrowserChat(t *testing.T) {
 	bob := newPerson(t, browser, base, "Bob", "Roe", 360, 740, true)
 	for _, p := range []*person{ann, bob} {
 		p.open()
+		p.usable("the login screen")
 		p.register()
 		p.logIn()
 		p.Until("the empty list", `!document.querySelector("#conversations-empty").hidden`)
+		p.usable("the empty list")
 	}
 	// The token is in the tab's session storage, and nowhere else.
 	if !browsertest.Eval[bool](ann.Tab, `sessionStorage.getItem("companyapi.token") !== null && localStorage.length === 0 && document.cookie === ""`) {
@@ -89,6 +91,8 @@ func TestBrowserChat(t *testing.T) {
 	bob.Until("back in the conversation", `document.body.dataset.view === "thread" && document.body.dataset.connection === "live"`)
 	bob.Until("the history", fmt.Sprintf(`[...document.querySelectorAll("#messages .text")].map(e => e.textContent).join("|") === %s`, js("Hello Bob|Hi Ann!|"+xss)))
 	bob.Until("the start of history", `!document.querySelector("#history-start").hidden`)
+	bob.usable("a conversation")
+	ann.usable("a conversation")
 	phone := bob.Screenshot("phone")
 
 	// Bob's network drops: his page says so, Ann sees him go. Ann writes
@@ -129,6 +133,7 @@ func TestBrowserChat(t *testing.T) {
 	ann.say("One more thing")
 	bob.Until("Ann first again, 1 unread", listIs(`Ann Doe:1 unread message|Cid Poe:60 unread messages`))
 	bob.Until("the unread total in the title", `document.title === "(61) Chat"`)
+	bob.usable("the list")
 	ann.Until("Cid in Ann's list", listIs(`Bob Roe:|Cid Poe:1 unread message`))
 
 	// Bob opens Cid's conversation: its latest 50 messages, then the older
