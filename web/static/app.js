@@ -2525,10 +2525,10 @@ var Store = class {
 var PAGE = 50;
 var NEAR = 120;
 var Thread = class {
-  constructor(store, live, { onRead, signal }) {
+  constructor(store, live, { changed, signal }) {
     this.store = store;
     this.live = live;
-    this.onRead = onRead;
+    this.changed = changed;
     this.conv = null;
     this.messages = [];
     this.pending = /* @__PURE__ */ new Map();
@@ -2587,7 +2587,7 @@ var Thread = class {
     }
     this.edges();
     this.markRead();
-    composer.focus();
+    if (!matchMedia("(pointer: coarse)").matches) composer.focus();
   }
   close() {
     this.conv = null;
@@ -2614,7 +2614,7 @@ var Thread = class {
       const node = this.node(m);
       if (at < 0) {
         this.messages.push(m);
-        this.list.append(node);
+        this.list.insertBefore(node, this.list.querySelector("li.pending"));
       } else {
         this.list.insertBefore(node, this.list.querySelector(`[data-id="${this.messages[at].id}"]`));
         this.messages.splice(at, 0, m);
@@ -2733,7 +2733,7 @@ var Thread = class {
     if (newest.id <= (conv.last_read_id ?? 0)) return;
     conv.last_read_id = newest.id;
     conv.unread_count = 0;
-    this.onRead(conv);
+    this.changed();
     this.live.read(conv.id, newest.id).catch(() => {
       conv.last_read_id = null;
     });
@@ -2765,13 +2765,13 @@ var Thread = class {
     this.bottom();
     try {
       const message = await this.live.send(this.store.other(conv), conv.id, text, id);
+      this.store.noteMessage(message);
+      this.changed();
       if (this.conv !== conv) return;
       node.remove();
       this.pending.delete(id);
-      this.store.noteMessage(message);
       this.merge([message]);
       this.bottom();
-      this.onRead(conv);
     } catch (err) {
       if (this.conv !== conv) return;
       status2.replaceWith(el(
@@ -2940,7 +2940,7 @@ async function startChat(on) {
     if (thread.id === convId) thread.showTyping();
     render();
   }
-  thread = new Thread(store, live, { onRead: render, signal });
+  thread = new Thread(store, live, { changed: render, signal });
   const picker = new Picker(store, {
     loadUsers,
     signal,

@@ -169,7 +169,7 @@ export async function startChat(on) {
     render();
   }
 
-  thread = new Thread(store, live, { onRead: render, signal });
+  thread = new Thread(store, live, { changed: render, signal });
   const picker = new Picker(store, {
     loadUsers,
     signal,

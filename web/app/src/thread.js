@@ -10,10 +10,10 @@ const PAGE = 50;
 const NEAR = 120;
 
 export class Thread {
-  constructor(store, live, { onRead, signal }) {
+  constructor(store, live, { changed, signal }) {
     this.store = store;
     this.live = live;
-    this.onRead = onRead;
+    this.changed = changed; // the list must be drawn again
     this.conv = null;
     this.messages = []; // held, by id ascending
     this.pending = new Map(); // client_id → {text, node}
@@ -75,7 +75,9 @@ export class Thread {
     }
     this.edges();
     this.markRead();
-    composer.focus();
+    // On a phone, a keyboard popping up over what one came to read is in
+    // the way: there the composer waits for a tap.
+    if (!matchMedia("(pointer: coarse)").matches) composer.focus();
   }
 
   close() {
@@ -104,8 +106,9 @@ export class Thread {
       const at = this.messages.findIndex((h) => h.id > m.id);
       const node = this.node(m);
       if (at < 0) {
+        // After every stored message, before our sends still pending.
         this.messages.push(m);
-        this.list.append(node);
+        this.list.insertBefore(node, this.list.querySelector("li.pending"));
       } else {
         this.list.insertBefore(node, this.list.querySelector(`[data-id="${this.messages[at].id}"]`));
         this.messages.splice(at, 0, m);
@@ -233,7 +236,7 @@ export class Thread {
     if (newest.id <= (conv.last_read_id ?? 0)) return;
     conv.last_read_id = newest.id;
     conv.unread_count = 0;
-    this.onRead(conv);
+    this.changed();
     this.live.read(conv.id, newest.id).catch(() => {
       // Not recorded (offline too long): let a later look try again.
       conv.last_read_id = null;
@@ -265,13 +268,15 @@ export class Thread {
     this.bottom();
     try {
       const message = await this.live.send(this.store.other(conv), conv.id, text, id);
+      // The list learns of it even when another conversation is open by
+      // now: the sending socket gets no receive_msg of its own message.
+      this.store.noteMessage(message);
+      this.changed();
       if (this.conv !== conv) return;
       node.remove();
       this.pending.delete(id);
-      this.store.noteMessage(message);
       this.merge([message]);
       this.bottom();
-      this.onRead(conv);
     } catch (err) {
       if (this.conv !== conv) return;
       status.replaceWith(el("span", { class: "failed" }, `Not sent (${err.reason ?? err.message}). `,
