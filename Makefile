@@ -1,16 +1,18 @@
 # companyapi — the everyday commands. `make test` needs Go and, for the
 # PostgreSQL half of the store tests, finds or starts a PostgreSQL through
-# internal/storetest/with-postgres.sh.
+# internal/storetest/with-postgres.sh; for the chat page's browser tests,
+# finds or installs Chromium through internal/browsertest/with-chromium.sh.
 
 GO          ?= go
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 WITH_PG     := bash internal/storetest/with-postgres.sh
+WITH_BROWSER := bash internal/browsertest/with-chromium.sh
 FUZZTIME    ?= 10s
 # E2E_CMD runs the end-to-end suite in test/e2e (phoenix.js clients against
 # a real server); test-e2e runs it only once test/e2e/package.json exists.
 E2E_CMD     ?= npm ci && npm test
 
-.PHONY: run build test test-e2e generate migration lint drift
+.PHONY: run build test test-e2e generate assets screenshots migration lint drift
 
 run:
 	$(GO) run ./cmd/companyapi serve
@@ -19,7 +21,7 @@ build:
 	$(GO) build -o bin/companyapi ./cmd/companyapi
 
 test:
-	$(WITH_PG) $(GO) test -race -count=1 ./...
+	$(WITH_PG) $(WITH_BROWSER) $(GO) test -race -count=1 ./...
 	@if grep -rqs --include='*_test.go' 'func FuzzDecodeFrame' internal/realtime; then \
 		echo "$(GO) test -run='^$$' -fuzz=FuzzDecodeFrame -fuzztime=$(FUZZTIME) ./internal/realtime"; \
 		$(GO) test -run='^$$' -fuzz=FuzzDecodeFrame -fuzztime=$(FUZZTIME) ./internal/realtime; \
@@ -38,6 +40,19 @@ test-e2e: build
 
 generate:
 	$(GO) generate ./ent
+
+# assets rebuilds web/static/app.js, the chat page's bundle of web/app/src
+# and the phoenix client, with esbuild, both pinned by web/app's
+# package-lock. It needs Node and npm; the binary and make run do not (the
+# bundle is committed and embedded). web's TestBundleUpToDate fails when
+# the committed bundle is not what this builds.
+assets:
+	cd web/app && npm ci --ignore-scripts --no-audit --no-fund && node build.mjs
+
+# screenshots runs the chat page's browser test and keeps the desktop and
+# phone screenshots that README.md shows (docs/).
+screenshots:
+	$(WITH_BROWSER) env SCREENSHOT_DIR=$(CURDIR)/docs $(GO) test -count=1 -run '^TestBrowserChat$$' ./cmd/companyapi
 
 migration:
 	@if [ -z "$(name)" ]; then \

@@ -14,6 +14,7 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	e.GET("/healthz", healthz)
 	e.GET("/readyz", readyz(cfg.DB, cfg.Broker))
 	e.GET("/api/openapi.yaml", openAPI)
+	pageRoutes(e)
 
 	limited := rateLimit(cfg.RateLimit)
 	authed := s.auth.Middleware()
