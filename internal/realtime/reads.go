@@ -55,9 +55,17 @@ func (rc roomChat) typing(ctx context.Context, s *socket, payload json.RawMessag
 	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
 	defer cancel()
 	if err := rc.chat.Typing(ctx, s.userID, conv); err != nil {
+		// Nothing was relayed: a stranger's next try is refused too.
+		s.srv.typists.forget(s.userID, conv)
 		return nil, asPayloadFields(err)
 	}
 	return emptyObject, nil
+}
+
+func (t *typists) forget(user, conv int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.last, [2]int{user, conv})
 }
 
 // typists remembers when each (user, conversation) was last relayed.

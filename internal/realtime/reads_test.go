@@ -38,6 +38,11 @@ func TestTypingAndRead(t *testing.T) {
 		if e := errorResponseOf(t, cc.expectReply(jc, ref, topicChat, "error")); e.Reason != "not found" {
 			t.Fatalf("a stranger typing: %+v", e)
 		}
+		// Again at once: still not found, not a quiet ok.
+		ref = cc.push(jc, topicChat, eventTyping, map[string]any{"conv": conv})
+		if e := errorResponseOf(t, cc.expectReply(jc, ref, topicChat, "error")); e.Reason != "not found" {
+			t.Fatalf("a stranger typing twice: %+v", e)
+		}
 
 		m := send(t, b, bob, conv, "read me")
 		a.expectMessage(ja)
