@@ -55,11 +55,19 @@ func (srv *Server) loadElided(evs []chat.Event) {
 	if len(ids) == 0 {
 		return
 	}
-	ctx, cancel := context.WithTimeout(srv.ctx, srv.cfg.SendTimeout)
+	// This runs on the broker's receiving goroutine: a short bound, so
+	// that a slow database does not stall every node's events.
+	ctx, cancel := context.WithTimeout(srv.ctx, loadElidedTimeout)
 	defer cancel()
 	msgs, err := srv.cfg.Chat.MessagesByID(ctx, ids)
 	if err != nil {
-		srv.log.Warn("realtime: loading announced messages", "count", len(ids), "err", err)
+		// The recipients here recover them from the store on rejoin.
+		srv.log.Warn("realtime: loading announced messages; their recipients recover", "count", len(ids), "err", err)
+		for _, ev := range evs {
+			if e, ok := ev.(chat.MessageStored); ok && e.Elided {
+				srv.failChannels(e.To)
+			}
+		}
 		return
 	}
 	byID := make(map[int]chat.Message, len(msgs))
@@ -72,6 +80,20 @@ func (srv *Server) loadElided(evs []chat.Event) {
 				e.Message, e.Elided = m, false
 				evs[i] = e
 			}
+		}
+	}
+}
+
+// loadElidedTimeout bounds loading the messages another node announced
+// without their content.
+const loadElidedTimeout = 2 * time.Second
+
+// failChannels fails the room:chat channels of users on this node, so
+// that their clients rejoin and recover.
+func (srv *Server) failChannels(userIDs []int) {
+	for _, uid := range userIDs {
+		for _, ch := range srv.hub.appendChannels(nil, uid, topicChat) {
+			ch.failFromOutside()
 		}
 	}
 }

@@ -226,3 +226,34 @@ func TestResyncDuringAJoin(t *testing.T) {
 	c.conn.CloseNow()
 	eventually(t, "the closed socket's presence to go", func() bool { return known() == 0 })
 }
+
+// failingLoads fails MessagesByID, as a database that is down would.
+type failingLoads struct{ Sender }
+
+func (failingLoads) MessagesByID(context.Context, []int) ([]chat.Message, error) {
+	return nil, chat.ErrUnavailable
+}
+
+// TestElidedMessages: a message another node announced without its
+// content (too large for the broker) is loaded and pushed whole; when it
+// cannot be loaded, its recipients' channels fail, so that they recover it
+// on rejoin instead of never hearing of it.
+func TestElidedMessages(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		ts := startServer(t, b, Config{})
+		ann, _ := b.NewUser(t)
+		bob, bobTok := b.NewUser(t)
+		conv := b.NewConversation(t, ann, bob)
+		m := send(t, b, ann, conv, "long enough to be elided")
+		c := ts.dial(t, bobTok, vsn2)
+		jr := c.join(topicChat)
+		elided := chat.MessageStored{Message: chat.Message{ID: m.ID, ConversationID: conv}, To: []int{ann, bob}, Elided: true}
+		ts.srv.Handle([]chat.Event{elided})
+		if got := c.expectMessage(jr); got.ID != m.ID || got.Content != m.Content {
+			t.Fatalf("pushed %+v, want %+v", got, m)
+		}
+		ts.srv.cfg.Chat = failingLoads{ts.srv.cfg.Chat}
+		ts.srv.Handle([]chat.Event{elided})
+		c.expect(jr, jr, topicChat, eventError)
+	})
+}
