@@ -51,6 +51,8 @@ type presence struct {
 	// between them, or the others would apply the state over newer
 	// changes, and drift where no heartbeat's count shows it.
 	announcing sync.Mutex
+	// leaving is set, under announcing, once NodeLeaving is out.
+	leaving bool
 	// stateSnapshotted, for tests, runs between a state's snapshot and
 	// its announcement.
 	stateSnapshotted func()
@@ -117,16 +119,52 @@ func (p *presence) track(ctx context.Context, ch *channel) (json.RawMessage, err
 // untrack announces that ch's socket left, once, and forgets its user's
 // contacts with its last channel here.
 func (p *presence) untrack(ch *channel) {
-	ref := ch.presenceRef.Swap(nil)
-	if ref == nil {
+	p.untrackMany([]*channel{ch})
+}
+
+// untrackMany is untrack for many channels at once (a Resync), with their
+// leaves in parts: one event per channel would overflow the bus's queue,
+// and the gap would make every other node resync too. After this node
+// announced NodeLeaving, its leaves are known everywhere already.
+func (p *presence) untrackMany(chs []*channel) {
+	var leaves []chat.PresenceMeta
+	for _, ch := range chs {
+		if ref := ch.presenceRef.Swap(nil); ref != nil {
+			leaves = append(leaves, chat.PresenceMeta{UserID: ch.sock.userID, Ref: *ref})
+		}
+	}
+	if len(leaves) == 0 {
 		return
 	}
-	uid := ch.sock.userID
 	p.announcing.Lock()
-	p.announce(chat.PresenceChanged{Node: p.node, Leaves: []chat.PresenceMeta{{UserID: uid, Ref: *ref}}})
+	for part := range slices.Chunk(leaves, presenceStatePart) {
+		ev := chat.PresenceChanged{Node: p.node, Leaves: part}
+		if p.leaving {
+			p.handle(ev) // here only
+		} else {
+			p.announce(ev)
+		}
+	}
 	p.announcing.Unlock()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	for _, m := range leaves {
+		p.forgetContactsLocked(m.UserID)
+	}
+}
+
+// leave tells the other nodes that this one is going: they drop its
+// presence at once rather than when its heartbeats stop.
+func (p *presence) leave() {
+	p.announcing.Lock()
+	defer p.announcing.Unlock()
+	p.leaving = true
+	p.announce(chat.NodeLeaving{Node: p.node})
+}
+
+// forgetContactsLocked counts one channel of uid's fewer, and forgets
+// its contacts with the last.
+func (p *presence) forgetContactsLocked(uid int) {
 	cs := p.contacts[uid]
 	if cs == nil {
 		return
@@ -401,6 +439,9 @@ func (d *diff) wire() any {
 func (p *presence) announceState() {
 	p.announcing.Lock()
 	defer p.announcing.Unlock()
+	if p.leaving {
+		return // the others dropped this node already
+	}
 	p.mu.Lock()
 	var all []chat.PresenceMeta
 	if n := p.nodes[p.node]; n != nil {

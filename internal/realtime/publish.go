@@ -129,12 +129,17 @@ func (srv *Server) failChannel(ch *channel) {
 // the channel fails (phx_error), and phoenix.js rejoins it, with the
 // cursors it holds, for the join's recovery (see roomchat.go).
 func (srv *Server) Resync() {
+	var now []*channel
 	srv.hub.eachChannel(func(ch *channel) {
-		if ch.topic != topicChat {
-			return
+		if ch.topic == topicChat && ch.failNow() {
+			now = append(now, ch)
 		}
-		ch.failFromOutside()
 	})
+	// Their leaves go out in parts, before each channel fails alone.
+	srv.presence.untrackMany(now)
+	for _, ch := range now {
+		srv.failChannel(ch)
+	}
 	// Presence changes may have been lost too: ask every node for its
 	// state.
 	srv.presence.announce(chat.PresenceSync{From: srv.node})

@@ -123,14 +123,21 @@ func (ch *channel) release(recovered map[int]int) {
 // failFromOutside fails ch (phx_error) for Resync; a channel still joining
 // fails when its join is out.
 func (ch *channel) failFromOutside() {
+	if ch.failNow() {
+		ch.sock.srv.failChannel(ch)
+	}
+}
+
+// failNow says whether ch can fail at once; a channel still joining is
+// marked to fail when its join is out.
+func (ch *channel) failNow() bool {
 	ch.mu.Lock()
+	defer ch.mu.Unlock()
 	if ch.holding {
 		ch.failLater = true
-		ch.mu.Unlock()
-		return
+		return false
 	}
-	ch.mu.Unlock()
-	ch.sock.srv.failChannel(ch)
+	return true
 }
 
 // handle dispatches one frame the way Phoenix.Socket's handle_in does.

@@ -244,12 +244,13 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.closed = true
 	srv.mu.Unlock()
 	srv.draining.Store(true)
-	// The other nodes drop this node's presence at once rather than when
-	// its heartbeats stop: a deploy leaves no zombie.
-	srv.presence.announce(chat.NodeLeaving{Node: srv.node})
 	for srv.inflight.Load() > 0 && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
+	// The other nodes drop this node's presence at once rather than when
+	// its heartbeats stop: a deploy leaves no zombie. After the frames in
+	// flight, so that no join of theirs follows it.
+	srv.presence.leave()
 	srv.hub.eachSocket(func(s *socket) { s.closeAfterFlush(websocket.StatusGoingAway, "server shutting down") })
 	done := make(chan struct{})
 	go func() {
