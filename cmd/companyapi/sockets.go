@@ -37,7 +37,7 @@ func (s socketAuth) Authenticate(ctx context.Context, token string) (realtime.Se
 	if err != nil {
 		return realtime.Session{}, err
 	}
-	sess := realtime.Session{UserID: id.User.ID, TokenID: id.Claims.ID}
+	sess := realtime.Session{UserID: id.User.ID, TokenID: id.Claims.ID, Generation: id.Claims.Generation()}
 	if id.Claims.ExpiresAt != nil {
 		sess.ExpiresAt = id.Claims.ExpiresAt.Time
 	}

@@ -43,8 +43,19 @@ func (User) Fields() []ent.Field {
 		field.String("password_hash").
 			Sensitive().
 			NotEmpty(),
-		// tokens_valid_after ends every token issued before it: a password
-		// change signs out the account's other sessions.
+		// token_generation is carried by every token issued (its "gen"
+		// claim) and moved on by each password change or reset: a token
+		// of an earlier generation no longer works, whatever the clocks
+		// say. A counter, not an instant, so that a token issued in the
+		// same second as a change (or by a node whose clock is ahead) is
+		// ended as surely as an older one.
+		field.Int("token_generation").
+			Default(0).
+			NonNegative(),
+		// tokens_valid_after ends the tokens issued before it that carry
+		// no generation (issued by versions before token_generation): their
+		// iat is compared with it. Every such token expires within
+		// TOKEN_TTL of the upgrade.
 		field.Time("tokens_valid_after").
 			Optional().
 			Nillable(),
@@ -68,6 +79,10 @@ func (User) Edges() []ent.Edge {
 		edge.To("messages", Message.Type).
 			Annotations(entsql.OnDelete(entsql.NoAction)),
 		edge.To("outbox_mails", OutboxMail.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+		// A user has at most one live reset token: a newer replaces it.
+		edge.To("password_reset", PasswordReset.Type).
+			Unique().
 			Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }

@@ -22,9 +22,6 @@ const (
 	MsgTaken    = "has already been taken"
 	MsgInvalid  = "is invalid"
 	maxFieldLen = 255
-	// MinPasswordLen is the shortest password a user may choose.
-	MinPasswordLen = 12
-	maxPasswordLen = 256
 )
 
 // Registration is the seed's reg_changeset input.
@@ -125,11 +122,8 @@ var ErrBadCredentials = &Error{Kind: KindUnauthenticated, Message: "invalid emai
 // Errors: ErrBadCredentials.
 func (s *Service) Login(ctx context.Context, email, password string) (User, error) {
 	email = schema.NormalizeEmail(email)
-	if len(password) > maxPasswordLen {
-		password = password[:maxPasswordLen]
-	}
-	if !storable(email) {
-		// Not an address any account has; still spend a hash on it.
+	if !storable(email) || utf8.RuneCountInString(password) > MaxPasswordLen {
+		// No account has this address or password; still spend a hash.
 		_ = s.hasher.Verify(ctx, password, "")
 		return User{}, ErrBadCredentials
 	}
@@ -150,65 +144,68 @@ func (s *Service) Login(ctx context.Context, email, password string) (User, erro
 	return userOf(u), nil
 }
 
-// ValidatePasswordChange checks a password change's input without the
-// store: both present, the new one of an acceptable length and storable.
-// ChangePassword applies it too; transports call it to report these
-// errors together with their own.
-func ValidatePasswordChange(current, next string) error {
-	errs := FieldErrors{}
-	if current == "" {
-		errs.Add("current", MsgBlank)
-	}
-	switch n := utf8.RuneCountInString(next); {
-	case next == "":
-		errs.Add("new", MsgBlank)
-	case n < MinPasswordLen:
-		errs.Add("new", fmt.Sprintf("should be at least %d character(s)", MinPasswordLen))
-	case !storable(next):
-		errs.Add("new", MsgInvalid)
-	case len(next) > maxPasswordLen:
-		errs.Add("new", fmt.Sprintf("should be at most %d character(s)", maxPasswordLen))
-	}
-	return errs.Err()
-}
-
 // ChangePassword replaces the password of userID after checking current,
-// and ends every token issued before it (the account's other sessions).
+// and ends every token issued before it (the account's other sessions and
+// the caller's): it returns the user's new token generation, which the
+// caller's next token is issued in.
 //
 // Errors: KindInvalid ({"current": ["is invalid"]}, {"new": [...]}),
 // KindNotFound.
-func (s *Service) ChangePassword(ctx context.Context, userID int, current, next string) error {
-	if err := ValidatePasswordChange(current, next); err != nil {
-		return err
-	}
+func (s *Service) ChangePassword(ctx context.Context, userID int, current, next string) (int, error) {
 	u, err := s.client.User.Get(ctx, userID)
 	if err != nil {
-		return fromEnt(err)
+		return 0, fromEnt(err)
+	}
+	if err := ValidatePasswordChange(current, next, u.Email); err != nil {
+		return 0, err
 	}
 	if err := s.hasher.Verify(ctx, current, u.PasswordHash); err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
-		return FieldError("current", MsgInvalid)
+		return 0, FieldError("current", MsgInvalid)
 	}
-	hash, err := s.hasher.Hash(ctx, next)
+	return s.setPassword(ctx, userID, next, nil)
+}
+
+// setPassword hashes and stores a user's new password and moves the user's
+// token generation on, ending every token issued before; then announces
+// it, so that the sockets opened with those tokens close. inTx, when set,
+// runs in the same transaction (a reset deleting its token).
+func (s *Service) setPassword(ctx context.Context, userID int, password string, inTx func(tx *ent.Tx) error) (int, error) {
+	hash, err := s.hasher.Hash(ctx, password)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	// Tokens carry whole seconds: every token issued before this second
-	// ends, and the one the caller gets next (issued now) works.
-	now := s.now().UTC()
-	if err := s.client.User.UpdateOneID(userID).
-		SetPasswordHash(hash).
-		SetPasswordSetAt(now).
-		SetTokensValidAfter(now.Truncate(time.Second)).
-		Exec(ctx); err != nil {
-		return fromEnt(err)
+	now := s.nowUTC()
+	var gen int
+	err = withTx(ctx, s.client, func(tx *ent.Tx) error {
+		if inTx != nil {
+			if err := inTx(tx); err != nil {
+				return err
+			}
+		}
+		// The generation moves in the database, atomically: a login that
+		// read the old one issues a token this ends, whichever node or
+		// clock it ran on. tokens_valid_after ends the tokens that carry
+		// no generation.
+		u, err := tx.User.UpdateOneID(userID).
+			SetPasswordHash(hash).
+			SetPasswordSetAt(now).
+			SetTokensValidAfter(now).
+			AddTokenGeneration(1).
+			Save(ctx)
+		if err != nil {
+			return err
+		}
+		gen = u.TokenGeneration
+		return nil
+	})
+	if err != nil {
+		return 0, fromEnt(err)
 	}
-	// The sockets opened with the ended tokens end too; the caller
-	// reconnects with the token it gets next.
-	s.events.Announce(SessionsEnded{UserID: userID})
-	return nil
+	s.events.Announce(SessionsEnded{UserID: userID, Generation: gen})
+	return gen, nil
 }
 
 // GetUser returns one user.

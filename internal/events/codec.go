@@ -31,6 +31,7 @@ type wireItem struct {
 	// se
 	User  int    `json:"u,omitempty"`
 	Token string `json:"t,omitempty"`
+	Gen   int    `json:"g,omitempty"`
 }
 
 // envelopeOverhead bounds an envelope's bytes besides its events.
@@ -84,7 +85,7 @@ func toWire(ev chat.Event) (wireItem, bool) {
 		m := e.Message
 		return wireItem{Kind: "m", Message: &m, To: e.To}, true
 	case chat.SessionsEnded:
-		return wireItem{Kind: "se", User: e.UserID, Token: e.TokenID}, true
+		return wireItem{Kind: "se", User: e.UserID, Token: e.TokenID, Gen: e.Generation}, true
 	}
 	return wireItem{}, false
 }
@@ -113,7 +114,7 @@ func decode(payload []byte) (envelope, []chat.Event, error) {
 				Message: chat.Message{ID: it.ID, ConversationID: it.Conv, SenderID: it.Sender},
 				To:      it.To, Elided: true})
 		case "se":
-			events = append(events, chat.SessionsEnded{UserID: it.User, TokenID: it.Token})
+			events = append(events, chat.SessionsEnded{UserID: it.User, TokenID: it.Token, Generation: it.Gen})
 		}
 	}
 	return env, events, nil

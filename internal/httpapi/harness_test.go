@@ -89,6 +89,7 @@ type env struct {
 	st     *store.Store
 	mail   *mailbox
 	tokens *auth.Tokens
+	authn  *auth.Authenticator
 	events *announced
 }
 
@@ -120,8 +121,9 @@ func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	}
 	t.Cleanup(svc.Close)
 	tokens := auth.NewTokens(testSecret, time.Hour)
+	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
 	cfg := httpapi.Config{
-		Chat: svc, Auth: &auth.Authenticator{Tokens: tokens, Accounts: svc}, Tokens: tokens, DB: st,
+		Chat: svc, Auth: authn, Tokens: tokens, DB: st,
 		Logger: slog.New(slog.DiscardHandler),
 	}
 	for _, o := range opts {
@@ -131,7 +133,7 @@ func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, e: e, svc: svc, st: st, mail: mb, tokens: tokens, events: heard}
+	return &env{t: t, e: e, svc: svc, st: st, mail: mb, tokens: tokens, authn: authn, events: heard}
 }
 
 // announced records the events the chat service announces.

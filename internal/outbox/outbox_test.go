@@ -269,7 +269,7 @@ func TestWelcomeMails(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the last mail's password: %v", err)
 		}
-		if err := f.svc.ChangePassword(ctx, u.ID, p2, "my own password 1"); err != nil {
+		if _, err := f.svc.ChangePassword(ctx, u.ID, p2, "my own password 1"); err != nil {
 			t.Fatal(err)
 		}
 		if _, send, err := f.prep.PrepareMail(ctx, row); err != nil || send {

@@ -19,6 +19,10 @@ type Session struct {
 	// the sockets opened with it; "" names no token, and such sockets are
 	// closed only by expiry or shutdown.
 	TokenID string
+	// Generation is the user's token generation the token was issued in
+	// (chat.LegacyGeneration for none): a socket that registers just after
+	// a password change ended that generation is closed.
+	Generation int
 	// ExpiresAt is when the token stops working; the zero time means never.
 	// A socket is closed (1008 "token expired") at its first frame or push
 	// after this instant.

@@ -110,6 +110,16 @@ func (a *fakeAuth) issue(userID int, exp time.Time) (token, tokenID string) {
 	return token, tokenID
 }
 
+// issueSession makes a token for sess.
+func (a *fakeAuth) issueSession(sess Session) (token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n++
+	token = "token-" + strconv.Itoa(a.n)
+	a.tokens[token] = sess
+	return token
+}
+
 // fakeClock is Config.now for tests that move time: real time plus an
 // offset that only grows.
 type fakeClock struct{ offset atomic.Int64 }

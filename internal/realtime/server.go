@@ -147,7 +147,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, wordTokenExpired)
 		return
 	}
-	if srv.loggedOut(sess.UserID, sess.TokenID) {
+	if ended, _ := srv.ended(sess); ended {
 		writeJSONError(w, http.StatusForbidden, wordTokenRevoked)
 		return
 	}
@@ -183,12 +183,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		vsn:     v,
 	}
 	srv.hub.register(s)
-	// Shutdown, or a logout of this token, may have walked the hub before
-	// this socket was in it.
+	// Shutdown, or a logout of this token or a password change, may have
+	// walked the hub before this socket was in it.
 	if srv.isClosed() {
 		s.closeWith(websocket.StatusGoingAway, "server shutting down")
-	} else if srv.loggedOut(s.userID, s.tokenID) {
-		s.closeWith(websocket.StatusPolicyViolation, closeLoggedOut)
+	} else if ended, reason := srv.ended(sess); ended {
+		s.closeWith(websocket.StatusPolicyViolation, reason)
 	}
 	// The socket runs on its own goroutine so that ServeHTTP returns: net/http
 	// then drops its connection state, 4 KiB read and write buffers, the

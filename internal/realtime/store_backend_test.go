@@ -69,14 +69,14 @@ func storeBackend(t testing.TB, st *store.Store) backend {
 			if err != nil {
 				t.Fatal(err)
 			}
-			token, _, err := tokens.Issue(u.ID)
+			token, _, err := tokens.Issue(u.ID, u.TokenGeneration)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return u.ID, token
 		},
 		NewToken: func(t testing.TB, userID int) (string, string) {
-			token, claims, err := tokens.Issue(userID)
+			token, claims, err := tokens.Issue(userID, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -36,11 +36,19 @@ func TestUpgradeKeepsData(t *testing.T) {
 		if _, err := store.MigrateDir(ctx, s.DB, dialect, firstOnly(t, dialect)); err != nil {
 			t.Fatal(err)
 		}
-		a := s.Client.User.Create().SetName("a").SetSubname("b").SetEmail("a@x.io").SetJob("j").SetPasswordHash("h").SaveX(ctx)
-		b := s.Client.User.Create().SetName("a").SetSubname("b").SetEmail("b@x.io").SetJob("j").SetPasswordHash("h").SaveX(ctx)
-		c := s.Client.Conversation.Create().SetSenderID(a.ID).SetRecipientID(b.ID).SaveX(ctx)
+		// Users in the first migration's columns: today's client would
+		// also write the columns added since.
+		var ids [2]int
+		for i, email := range []string{"a@x.io", "b@x.io"} {
+			if err := s.DB.QueryRowContext(ctx, `INSERT INTO users (inserted_at, updated_at, name, subname, email, job, password_hash)
+				VALUES (CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 'a', 'b', '`+email+`', 'j', 'h') RETURNING id`).Scan(&ids[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		a, b := ids[0], ids[1]
+		c := s.Client.Conversation.Create().SetSenderID(a).SetRecipientID(b).SaveX(ctx)
 		for range 3 {
-			s.Client.Message.Create().SetContent("kept").SetSenderID(a.ID).SetConversationID(c.ID).ExecX(ctx)
+			s.Client.Message.Create().SetContent("kept").SetSenderID(a).SetConversationID(c.ID).ExecX(ctx)
 		}
 		if _, err := s.Migrate(ctx); err != nil {
 			t.Fatalf("upgrade: %v", err)
@@ -52,7 +60,7 @@ func TestUpgradeKeepsData(t *testing.T) {
 			t.Fatalf("%d conversations after the upgrade, want 1", n)
 		}
 		// Foreign keys are enforced again on the store's connections.
-		if err := s.Client.Message.Create().SetContent("x").SetSenderID(a.ID).SetConversationID(c.ID + 1000).Exec(ctx); err == nil {
+		if err := s.Client.Message.Create().SetContent("x").SetSenderID(a).SetConversationID(c.ID + 1000).Exec(ctx); err == nil {
 			t.Fatal("a message for a missing conversation was stored: foreign keys left off")
 		}
 	})
