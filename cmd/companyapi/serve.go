@@ -50,7 +50,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	hasher := auth.NewHasher(auth.DefaultArgon2, 0)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)
-	accountMails, err := chat.NewAccountMails(st.Client, hasher, auth.GeneratePassword, cfg.MailFrom)
+	accountMails, err := chat.NewAccountMails(chat.AccountMailsConfig{
+		Client: st.Client, Hasher: hasher, GeneratePassword: auth.GeneratePassword, From: cfg.MailFrom, ResetTTL: cfg.PasswordResetTTL,
+	})
 	if err != nil {
 		return err
 	}
@@ -65,7 +67,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	defer closeBroker()
 	svc, err := chat.New(chat.Config{
 		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Outbox: mails,
-		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout,
+		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout, RegistrationDomains: cfg.RegistrationDomains,
 	})
 	if err != nil {
 		return err
@@ -88,6 +90,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
 		Mailbox: mailbox, Socket: sockets, RateLimit: limiter,
 		TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.SendTimeout, Broker: bus.Connected,
+		AllowedOrigins: cfg.AllowedOrigins,
 	})
 	if err != nil {
 		return err
@@ -193,8 +196,9 @@ func shutdown(log *slog.Logger, steps []stopStep) {
 	}
 }
 
-// housekeeping deletes, every hour, revocations of expired tokens and
-// rate-limit buckets nobody used for longer than a refill.
+// housekeeping deletes, every hour, revocations of expired tokens, expired
+// password reset tokens and rate-limit buckets nobody used for longer than
+// a refill.
 func housekeeping(ctx context.Context, svc *chat.Service, buckets *ratelimit.Limiter, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -203,6 +207,9 @@ func housekeeping(ctx context.Context, svc *chat.Service, buckets *ratelimit.Lim
 			log.Warn("purge revoked tokens", "err", err)
 		} else if n > 0 {
 			log.Info("purged revoked tokens", "count", n)
+		}
+		if _, err := svc.PurgePasswordResets(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purge expired password reset tokens", "err", err)
 		}
 		if buckets != nil {
 			if _, err := buckets.Purge(ctx); err != nil && ctx.Err() == nil {

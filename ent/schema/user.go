@@ -1,17 +1,11 @@
 package schema
 
 import (
-	"regexp"
-
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
-
-// EmailPattern is the seed's validate_format(:email, ~r/\S+@\S+\.\S+/),
-// anchored so the whole value must match.
-var EmailPattern = regexp.MustCompile(`^\S+@\S+\.\S+$`)
 
 // User holds the schema definition for the User entity.
 type User struct {
@@ -23,8 +17,9 @@ func (User) Mixin() []ent.Mixin {
 	return []ent.Mixin{Timestamps{}}
 }
 
-// Fields of the User. The email is stored trimmed and lower-cased (see
-// Hooks) so that the unique index is case-insensitive on both stores.
+// Fields of the User. The email is stored in its normal form (see
+// NormalizeEmail and Hooks) so that the unique index holds whatever case or
+// look-alike characters an address is typed with, on both stores.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").

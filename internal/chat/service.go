@@ -37,8 +37,9 @@ type Config struct {
 	// Outbox, when set, is woken after a mail is queued; otherwise the
 	// senders find it when they next poll.
 	Outbox Notifier
-	// MailFrom is the sender of the account mails.
-	MailFrom string
+	// RegistrationDomains, when set, are the only mail domains (ASCII
+	// form, see schema.NormalizeDomain) that may register.
+	RegistrationDomains []string
 	// Events hears of what was committed (messages, ended sessions);
 	// default: nobody.
 	Events Announcer
@@ -53,7 +54,15 @@ type Config struct {
 	// SendTimeout bounds a send: a message the store has not confirmed by
 	// then is answered ErrUnavailable. Default 10 s.
 	SendTimeout time.Duration
-	Now         func() time.Time
+	// ResetAnswerTime is the least time RequestPasswordReset takes, so
+	// that its time does not tell whether the account exists; default
+	// DefaultResetAnswerTime.
+	ResetAnswerTime time.Duration
+	// RegisterAnswerTime is the least time Register takes once the input
+	// is valid, so that its time does not tell a taken email from a new
+	// one; default DefaultRegisterAnswerTime.
+	RegisterAnswerTime time.Duration
+	Now                func() time.Time
 }
 
 // DefaultSendTimeout is Config.SendTimeout's default.
@@ -70,9 +79,12 @@ type Service struct {
 	convs  *participantCache
 	writer *batchWriter
 	// sendTimeout bounds SendMessage (Config.SendTimeout).
-	sendTimeout time.Duration
-	pg          *pgBatch
-	isSQLite    bool
+	sendTimeout        time.Duration
+	resetAnswerTime    time.Duration
+	registerAnswerTime time.Duration
+	domains            []string
+	pg                 *pgBatch
+	isSQLite           bool
 	// principalSQL is principalQuery with this dialect's placeholders.
 	principalSQL string
 }
@@ -103,16 +115,25 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = DefaultSendTimeout
 	}
+	if cfg.ResetAnswerTime <= 0 {
+		cfg.ResetAnswerTime = DefaultResetAnswerTime
+	}
+	if cfg.RegisterAnswerTime <= 0 {
+		cfg.RegisterAnswerTime = DefaultRegisterAnswerTime
+	}
 	s := &Service{
-		client:      cfg.Client,
-		hasher:      cfg.Hasher,
-		outbox:      cfg.Outbox,
-		events:      cfg.Events,
-		log:         cfg.Logger,
-		now:         cfg.Now,
-		convs:       newParticipantCache(100_000),
-		sendTimeout: cfg.SendTimeout,
-		isSQLite:    cfg.Dialect == "sqlite",
+		client:             cfg.Client,
+		hasher:             cfg.Hasher,
+		outbox:             cfg.Outbox,
+		events:             cfg.Events,
+		log:                cfg.Logger,
+		now:                cfg.Now,
+		convs:              newParticipantCache(100_000),
+		sendTimeout:        cfg.SendTimeout,
+		resetAnswerTime:    cfg.ResetAnswerTime,
+		registerAnswerTime: cfg.RegisterAnswerTime,
+		domains:            cfg.RegistrationDomains,
+		isSQLite:           cfg.Dialect == "sqlite",
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
 	if s.isSQLite {

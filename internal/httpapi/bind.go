@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -26,6 +27,31 @@ type object struct {
 // a missing envelope is a 422 naming it ("can't be blank"), as is one that
 // is not an object ("is invalid").
 func bindObject(c echo.Context, key string) (*object, error) {
+	env, err := bindBody(c)
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := env.fields[key]
+	if !ok || string(raw) == "null" {
+		return nil, chat.FieldError(key, chat.MsgBlank)
+	}
+	var inner map[string]json.RawMessage
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) || json.Unmarshal(raw, &inner) != nil {
+		return nil, chat.FieldError(key, chat.MsgInvalid)
+	}
+	return &object{fields: inner, errs: chat.FieldErrors{}}, nil
+}
+
+// bindBody reads the body as one JSON object, for the routes without an
+// envelope. Only a body declared application/json is read (415 otherwise):
+// a browser sends a cross-site form post, text/plain included, without
+// asking first, but never application/json, so no other site's page can
+// make a visitor's browser register or log in. A body that is not a JSON
+// object is a 400.
+func bindBody(c echo.Context) (*object, error) {
+	if !isJSON(c.Request().Header.Get(echo.HeaderContentType)) {
+		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType)
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		// Echo's limit answers with its own error on streamed (chunked)
@@ -36,19 +62,18 @@ func bindObject(c echo.Context, key string) (*object, error) {
 		}
 		return nil, echo.NewHTTPError(http.StatusBadRequest)
 	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil || env == nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
 		return nil, echo.NewHTTPError(http.StatusBadRequest)
 	}
-	raw, ok := env[key]
-	if !ok || string(raw) == "null" {
-		return nil, chat.FieldError(key, chat.MsgBlank)
-	}
-	var inner map[string]json.RawMessage
-	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) || json.Unmarshal(raw, &inner) != nil {
-		return nil, chat.FieldError(key, chat.MsgInvalid)
-	}
-	return &object{fields: inner, errs: chat.FieldErrors{}}, nil
+	return &object{fields: fields, errs: chat.FieldErrors{}}, nil
+}
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters (charset=utf-8).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == echo.MIMEApplicationJSON
 }
 
 // str returns a string field; absent or null is "", anything else that is

@@ -32,6 +32,7 @@ var wordOf = map[int]string{
 	http.StatusNotFound:              chat.KindNotFound.String(),
 	http.StatusMethodNotAllowed:      "method not allowed",
 	http.StatusRequestEntityTooLarge: "request too large",
+	http.StatusUnsupportedMediaType:  "unsupported media type",
 	http.StatusTooManyRequests:       "too many requests",
 	http.StatusServiceUnavailable:    chat.KindUnavailable.String(),
 }

@@ -17,7 +17,7 @@ func (s *server) createUser(c echo.Context) error {
 		return err
 	}
 	r := chat.Registration{Name: o.str("name"), Subname: o.str("subname"), Email: o.str("email"), Job: o.str("job")}
-	if err := o.err(r.Validate()); err != nil {
+	if err := o.err(s.chat.ValidateRegistration(&r)); err != nil {
 		return err
 	}
 	u, err := s.chat.Register(c.Request().Context(), r)

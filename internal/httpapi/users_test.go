@@ -200,6 +200,10 @@ func TestChangePassword(t *testing.T) {
 		assertErrors(t, put("wrong-password", "a-new-long-password").expect(t, 422), "current", "is invalid")
 		assertErrors(t, put(a.Password, "short").expect(t, 422), "new", "should be at least 12 character(s)")
 		assertErrors(t, put(a.Password, 12345678901234).expect(t, 422), "new", "is invalid")
+		// The policy, each rule named (12 spaces were accepted before).
+		assertErrors(t, put(a.Password, strings.Repeat(" ", 12)).expect(t, 422), "new", "can't be only whitespace")
+		assertErrors(t, put(a.Password, strings.ToUpper(a.Email)).expect(t, 422), "new", "can't be your email")
+		assertErrors(t, put(a.Password, strings.Repeat("x", 1025)).expect(t, 422), "new", "should be at most 1024 character(s)")
 		assertFieldErrors(t, put(5, "short").expect(t, 422), map[string][]string{
 			"current": {"is invalid"}, "new": {"should be at least 12 character(s)"},
 		})

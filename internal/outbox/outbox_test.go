@@ -37,7 +37,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	prep, err := chat.NewAccountMails(st.Client, h, auth.GeneratePassword, "chat@example.com")
+	prep, err := chat.NewAccountMails(chat.AccountMailsConfig{Client: st.Client, Hasher: h, GeneratePassword: auth.GeneratePassword, From: "chat@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
