@@ -125,6 +125,9 @@ func serverEnv(dbURL, secret, appEnv string) []string {
 		"APP_ENV=" + appEnv,
 		"LOG_LEVEL=warn",
 		"RATE_LIMIT_LOGIN=0",
+		// The pairs ramp measures throughput: at its top a sender goes
+		// past a user's send budget (10/s), which would count as errors.
+		"RATE_LIMIT_SEND=0",
 	}
 	if appEnv == "prod" {
 		// No registration happens, so no mail is ever sent.

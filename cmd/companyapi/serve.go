@@ -68,6 +68,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	svc, err := chat.New(chat.Config{
 		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Outbox: mails,
 		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout, RegistrationDomains: cfg.RegistrationDomains,
+		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 	})
 	if err != nil {
 		return err

@@ -15,14 +15,15 @@ import (
 // committed events of every node.
 func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, bus *events.Bus, log *slog.Logger) (*realtime.Server, error) {
 	return realtime.New(realtime.Config{
-		Auth:           socketAuth{authn},
-		Chat:           svc,
-		Events:         bus,
-		Logger:         log,
-		IdleTimeout:    cfg.SocketIdle,
-		SendTimeout:    cfg.SendTimeout,
-		AllowedOrigins: cfg.AllowedOrigins,
-		AnyOrigin:      cfg.Dev() && len(cfg.AllowedOrigins) == 0,
+		Auth:              socketAuth{authn},
+		Chat:              svc,
+		Events:            bus,
+		Logger:            log,
+		IdleTimeout:       cfg.SocketIdle,
+		SendTimeout:       cfg.SendTimeout,
+		AllowedOrigins:    cfg.AllowedOrigins,
+		AnyOrigin:         cfg.Dev() && len(cfg.AllowedOrigins) == 0,
+		MaxSocketsPerUser: cfg.MaxSocketsPerUser,
 	})
 }
 

@@ -64,12 +64,21 @@ func validateClientID(fe FieldErrors, id string) {
 // A ClientID the sender used before returns the message stored then, with
 // Repeat set, and stores and pushes nothing.
 //
+// Each sender has a budget of Config.SendRate messages a second, with
+// bursts of Config.SendBurst, over every socket and REST together; a send
+// over it is refused before anything is stored, so that one user's flood
+// costs the store and the other users nothing.
+//
 // Errors: ErrNotFound when the conversation does not exist or the sender is
 // not in it; KindInvalid on "content", on "client_id", or on "user" when
-// RecipientID is set and is not the other participant; ErrUnavailable.
+// RecipientID is set and is not the other participant; KindRateLimited,
+// with RetryAfter; ErrUnavailable.
 func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error) {
 	if err := ValidateSend(in.Content, in.ClientID); err != nil {
 		return Message{}, err
+	}
+	if ok, wait := s.sendLimit.Take(in.SenderID); !ok {
+		return Message{}, &Error{Kind: KindRateLimited, Message: KindRateLimited.String(), RetryAfter: wait}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/internal/ratelimit"
 )
 
 // PasswordHasher hashes and verifies passwords (internal/auth).
@@ -37,6 +38,10 @@ type Config struct {
 	// Outbox, when set, is woken after a mail is queued; otherwise the
 	// senders find it when they next poll.
 	Outbox Notifier
+	// SendRate is how many messages a second each sender may send, in
+	// bursts of up to SendBurst (kept in this process: see SendMessage);
+	// 0 sends without a limit.
+	SendRate, SendBurst int
 	// RegistrationDomains, when set, are the only mail domains (ASCII
 	// form, see schema.NormalizeDomain) that may register.
 	RegistrationDomains []string
@@ -83,6 +88,7 @@ type Service struct {
 	resetAnswerTime    time.Duration
 	registerAnswerTime time.Duration
 	domains            []string
+	sendLimit          *ratelimit.Local
 	pg                 *pgBatch
 	isSQLite           bool
 	// principalSQL is principalQuery with this dialect's placeholders.
@@ -133,6 +139,7 @@ func New(cfg Config) (*Service, error) {
 		resetAnswerTime:    cfg.ResetAnswerTime,
 		registerAnswerTime: cfg.RegisterAnswerTime,
 		domains:            cfg.RegistrationDomains,
+		sendLimit:          ratelimit.NewLocal(cfg.SendRate, cfg.SendBurst),
 		isSQLite:           cfg.Dialect == "sqlite",
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")

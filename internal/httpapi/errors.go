@@ -3,7 +3,9 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,6 +22,7 @@ var statusOf = map[chat.Kind]int{
 	chat.KindForbidden:       http.StatusForbidden,
 	chat.KindConflict:        http.StatusConflict,
 	chat.KindUnavailable:     http.StatusServiceUnavailable,
+	chat.KindRateLimited:     http.StatusTooManyRequests,
 	chat.KindInternal:        http.StatusInternalServerError,
 }
 
@@ -59,6 +62,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, body := render(err)
+		if wait := chat.AsError(err).RetryAfter; wait > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		}
 		switch {
 		case status == http.StatusServiceUnavailable:
 			// The store or the server is not answering now; the client

@@ -113,12 +113,13 @@ type env struct {
 	events *announced
 }
 
-type envOption func(*httpapi.Config)
+// envOption adjusts the API's and the chat service's configuration.
+type envOption func(*httpapi.Config, *chat.Config)
 
 // withRateLimit limits login and registration to n a minute per client, in
 // the store like the server does.
 func withRateLimit(n int) envOption {
-	return func(c *httpapi.Config) {
+	return func(c *httpapi.Config, _ *chat.Config) {
 		st := c.DB.(*store.Store)
 		c.RateLimit = ratelimit.New(st.Client, st.Dialect, n)
 	}
@@ -126,7 +127,13 @@ func withRateLimit(n int) envOption {
 
 // withOrigins lets pages on origins call the API (CORS).
 func withOrigins(origins ...string) envOption {
-	return func(c *httpapi.Config) { c.AllowedOrigins = origins }
+	return func(c *httpapi.Config, _ *chat.Config) { c.AllowedOrigins = origins }
+}
+
+// withSendLimit gives each sender rate messages a second, in bursts of
+// burst.
+func withSendLimit(rate, burst int) envOption {
+	return func(_ *httpapi.Config, c *chat.Config) { c.SendRate, c.SendBurst = rate, burst }
 }
 
 func newEnv(t *testing.T, st *store.Store, opts ...envOption) *env {
@@ -140,20 +147,19 @@ func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	hasher := auth.NewHasher(fastArgon2, 0)
 	mb := newMailbox(t, st, hasher)
 	heard := &announced{}
-	svc, err := chat.New(chat.Config{Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Events: heard})
+	tokens := auth.NewTokens(testSecret, time.Hour)
+	ccfg := chat.Config{Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Events: heard}
+	cfg := httpapi.Config{Tokens: tokens, DB: st, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg, &ccfg)
+	}
+	svc, err := chat.New(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	tokens := auth.NewTokens(testSecret, time.Hour)
 	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
-	cfg := httpapi.Config{
-		Chat: svc, Auth: authn, Tokens: tokens, DB: st,
-		Logger: slog.New(slog.DiscardHandler),
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	cfg.Chat, cfg.Auth = svc, authn
 	e, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)

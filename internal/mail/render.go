@@ -25,7 +25,7 @@ func mustBodies(name string) bodies {
 	return bodies{
 		name: name,
 		html: htmltemplate.Must(htmltemplate.ParseFS(templates.FS, name+".html")),
-		text: texttemplate.Must(texttemplate.New(name + ".txt").Option("missingkey=error").ParseFS(templates.FS, name+".txt")),
+		text: texttemplate.Must(texttemplate.New(name+".txt").Option("missingkey=error").ParseFS(templates.FS, name+".txt")),
 	}
 }
 

@@ -151,6 +151,15 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, wordTokenRevoked)
 		return
 	}
+	if limit := srv.cfg.MaxSocketsPerUser; limit > 0 {
+		if !srv.hub.admit(sess.UserID, limit) {
+			writeJSONError(w, http.StatusTooManyRequests, wordTooManySockets)
+			return
+		}
+		// Released once the socket is in the hub (registered below), where
+		// it counts by itself.
+		defer srv.hub.admitted(sess.UserID)
+	}
 	// After the checks above, so that a browser's plain GET learns what is
 	// wrong with its token or origin first, as from Phoenix.
 	if status, msg := checkHandshake(w, r); status != 0 {

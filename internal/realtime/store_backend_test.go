@@ -37,7 +37,7 @@ func (s sessionAuth) Authenticate(ctx context.Context, token string) (Session, e
 	if err != nil {
 		return Session{}, err
 	}
-	sess := Session{UserID: id.User.ID, TokenID: id.Claims.ID}
+	sess := Session{UserID: id.User.ID, TokenID: id.Claims.ID, Generation: id.Claims.Generation()}
 	if id.Claims.ExpiresAt != nil {
 		sess.ExpiresAt = id.Claims.ExpiresAt.Time
 	}
