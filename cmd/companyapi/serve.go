@@ -73,6 +73,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	normalizeEmails(ctx, svc, log)
 	var limiter httpapi.Limiter
 	var buckets *ratelimit.Limiter
 	if cfg.RateLimitLogin > 0 {
@@ -222,5 +223,22 @@ func housekeeping(ctx context.Context, svc *chat.Service, buckets *ratelimit.Lim
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// normalizeEmails rewrites the emails earlier versions stored in today's
+// normal form, and names the accounts that two look-alike addresses made
+// (an operator decides which the person keeps). A failure is only logged:
+// the accounts concerned keep working with the address as stored.
+func normalizeEmails(ctx context.Context, svc *chat.Service, log *slog.Logger) {
+	n, conflicts, err := svc.NormalizeStoredEmails(ctx)
+	if err != nil {
+		log.Warn("normalizing stored emails", "err", err)
+	}
+	if n > 0 {
+		log.Info("stored emails normalized", "count", n)
+	}
+	for _, c := range conflicts {
+		log.Warn("an account's email, normalized, is another account's: resolve by hand", "user", c.UserID, "email", c.Email, "normal_form", c.Normal)
 	}
 }
