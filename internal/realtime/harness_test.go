@@ -331,9 +331,14 @@ func (ts *testServer) publish(m chat.Message, users ...int) {
 }
 
 // endSessions announces on this node that sessions ended (a logout with
-// tokenID, or every token of the user with "").
+// tokenID, or with "" a password change, which moves the user's token
+// generation from the tests' 0 to 1).
 func (ts *testServer) endSessions(userID int, tokenID string) {
-	ts.srv.Handle([]chat.Event{chat.SessionsEnded{UserID: userID, TokenID: tokenID}})
+	e := chat.SessionsEnded{UserID: userID, TokenID: tokenID}
+	if tokenID == "" {
+		e.Generation = 1
+	}
+	ts.srv.Handle([]chat.Event{e})
 }
 
 // socketURL is the endpoint with query parameters.
