@@ -2,7 +2,7 @@
 // figure beside a floor measured the same way:
 //
 //	idle     N joined, heartbeating Phoenix sockets: server RSS per socket,
-//	         beside a bare nhooyr.io/websocket server holding N sockets
+//	         beside a bare coder/websocket server holding N sockets
 //	pairs    sender→recipient pairs pushing send_msg at a fixed rate or
 //	         ramping to the max sustained one: delivery and ack latency,
 //	         beside PostgreSQL's single-row INSERT rate (32 and 8 conns)
@@ -54,6 +54,8 @@ type options struct {
 	timeout      time.Duration
 	floors       bool
 	childTimeout time.Duration
+	nodes        int
+	brokers      string
 	flags        *flag.FlagSet
 }
 
@@ -93,6 +95,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.appEnv, "env", "prod", "the server's APP_ENV: prod or dev")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "overall deadline")
 	fs.BoolVar(&o.floors, "floors", true, "measure the floors beside the scenarios")
+	fs.IntVar(&o.nodes, "nodes", 1, "server processes on one database; with 2 or more, idle spreads -sockets over them and pairs sends across them too")
+	fs.StringVar(&o.brokers, "brokers", "postgres,nats", "-nodes: the brokers pairs runs across nodes with")
 	// Hidden modes: chatbench re-executes itself for these.
 	fs.BoolVar(&worker, "worker", false, "(internal) hold idle sockets for the parent")
 	fs.BoolVar(&floorWSMode, "floor-ws", false, "(internal) the bare WebSocket floor server")
@@ -151,6 +155,14 @@ func (o *options) check() error {
 	}
 	if o.appEnv != "prod" && o.appEnv != "dev" {
 		return fmt.Errorf("-env %q: want prod or dev", o.appEnv)
+	}
+	if o.nodes < 1 {
+		return errors.New("-nodes must be ≥ 1")
+	}
+	for _, b := range strings.Split(o.brokers, ",") {
+		if b != "postgres" && b != "nats" {
+			return fmt.Errorf("-brokers: %q is not postgres or nats", b)
+		}
 	}
 	if o.sockets < 1 || o.perWorker < 1 || o.pairs.Pairs < 1 || o.concurrency < 1 || o.historyN < 100 {
 		return errors.New("-sockets, -per-worker, -pairs, -concurrency must be ≥ 1, -history-messages ≥ 100")

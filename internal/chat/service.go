@@ -91,8 +91,10 @@ type Service struct {
 	sendLimit          *ratelimit.Local
 	pg                 *pgBatch
 	isSQLite           bool
-	// principalSQL is principalQuery with this dialect's placeholders.
-	principalSQL string
+	// principalSQL and unreadTotalSQL are their queries with this
+	// dialect's placeholders.
+	principalSQL   string
+	unreadTotalSQL string
 }
 
 // New returns a Service; Close stops its message writer.
@@ -143,8 +145,10 @@ func New(cfg Config) (*Service, error) {
 		isSQLite:           cfg.Dialect == "sqlite",
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
+	s.unreadTotalSQL = fmt.Sprintf(unreadTotalQuery, "$1")
 	if s.isSQLite {
 		s.principalSQL = fmt.Sprintf(principalQuery, "?", "?")
+		s.unreadTotalSQL = fmt.Sprintf(unreadTotalQuery, "?1")
 	}
 	if !s.isSQLite {
 		pg, err := preparePGBatch(context.Background(), cfg.DB)

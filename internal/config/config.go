@@ -55,6 +55,8 @@ type Config struct {
 	BrokerURL string
 	// NodeName names this node in logs and between nodes.
 	NodeName string
+	// DBMaxConns caps the PostgreSQL connection pool of this node.
+	DBMaxConns int
 	// MaxConnsPerIP caps the connections one client address may hold;
 	// TrustedProxies are exempt. 0 disables.
 	MaxConnsPerIP int
@@ -171,6 +173,9 @@ func Load(getenv func(string) string) (Config, error) {
 			continue
 		}
 		c.RegistrationDomains = append(c.RegistrationDomains, ascii)
+	}
+	if c.DBMaxConns = integer(getenv, "DB_MAX_CONNS", 32, add); c.DBMaxConns == 0 {
+		add("DB_MAX_CONNS", "must be at least 1")
 	}
 	if lvl := getenv("LOG_LEVEL"); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {

@@ -27,7 +27,7 @@ type object struct {
 // a missing envelope is a 422 naming it ("can't be blank"), as is one that
 // is not an object ("is invalid").
 func bindObject(c echo.Context, key string) (*object, error) {
-	env, err := bindBody(c)
+	env, err := bindTop(c)
 	if err != nil {
 		return nil, err
 	}
@@ -42,13 +42,13 @@ func bindObject(c echo.Context, key string) (*object, error) {
 	return &object{fields: inner, errs: chat.FieldErrors{}}, nil
 }
 
-// bindBody reads the body as one JSON object, for the routes without an
-// envelope. Only a body declared application/json is read (415 otherwise):
-// a browser sends a cross-site form post, text/plain included, without
-// asking first, but never application/json, so no other site's page can
-// make a visitor's browser register or log in. A body that is not a JSON
-// object is a 400.
-func bindBody(c echo.Context) (*object, error) {
+// bindTop reads the body as one JSON object, for the routes that take
+// their fields at the top level (and for bindObject). Only a body declared
+// application/json is read (415 otherwise): a browser sends a cross-site
+// form post, text/plain included, without asking first, but never
+// application/json, so no other site's page can make a visitor's browser
+// register or log in. A body that is not a JSON object is a 400.
+func bindTop(c echo.Context) (*object, error) {
 	if !isJSON(c.Request().Header.Get(echo.HeaderContentType)) {
 		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType)
 	}

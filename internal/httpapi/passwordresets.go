@@ -13,7 +13,7 @@ const resetRequested = "if an account has this email, a password reset mail is o
 // requestPasswordReset mails a reset token to the account of {"email"},
 // answering 202 the same, in about the same time, for every address.
 func (s *server) requestPasswordReset(c echo.Context) error {
-	o, err := bindBody(c)
+	o, err := bindTop(c)
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func (s *server) requestPasswordReset(c echo.Context) error {
 // resetPassword sets {"password"} on the account the token in the path was
 // mailed to; the token works once.
 func (s *server) resetPassword(c echo.Context) error {
-	o, err := bindBody(c)
+	o, err := bindTop(c)
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -11,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
-	"nhooyr.io/websocket"
 )
 
 // TestSocketCap: a user holds at most MaxSocketsPerUser sockets, however
@@ -93,8 +91,9 @@ func TestSendMsgRateLimited(t *testing.T) {
 	ts := startServer(t, b, Config{})
 	a, _, c := ts.user(t, vsn2)
 	other, _ := b.NewUser(t)
+	conv := b.NewConversation(t, a, other) // before the join: no conversation_created push
 	jr := c.join(topicChat)
-	ref := c.sendMsg(jr, other, b.NewConversation(t, a, other), "hi")
+	ref := c.sendMsg(jr, other, conv, "hi")
 	if got := string(c.expectReply(jr, ref, topicChat, "error")); got != `{"reason":"rate limited","retry_after_ms":250}` {
 		t.Fatalf("reply %s", got)
 	}

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -7,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 )
 
 // outFrame is one queued text message: head + joinRef + tail. A push is
@@ -120,14 +118,14 @@ func (s *socket) writeLoop() {
 	}()
 	for {
 		s.mu.Lock()
-		if s.closing {
+		if s.closing && (!s.flushing || s.q == nil || s.q.len() == 0) {
 			code, reason := s.closeCode, s.closeReason
 			s.mu.Unlock()
 			// writing stays true: this socket gets no other writer.
 			_ = s.conn.Close(code, reason)
 			return
 		}
-		if s.q == nil || s.q.len() == 0 {
+		if !s.closing && (s.q == nil || s.q.len() == 0) {
 			s.writing = false
 			s.releaseQueueLocked()
 			s.mu.Unlock()

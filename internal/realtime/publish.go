@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -8,8 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
-	"nhooyr.io/websocket"
 )
 
 // Handle carries out committed events on this node's sockets, in order:
@@ -24,14 +22,23 @@ func (srv *Server) Handle(evs []chat.Event) {
 			if e.Elided {
 				continue // could not be loaded; its clients catch up over REST
 			}
-			payload, err := marshalJSON(messageResponse{Message: e.Message})
+			payload, err := marshalJSON(receiveMsg{Message: e.Message, PrevID: nonZero(e.Prev)})
 			if err != nil {
 				srv.log.Error("realtime: encoding receive_msg", "message", e.Message.ID, "err", err)
 				continue
 			}
-			srv.deliver(push{ID: e.Message.ID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
+			srv.deliver(push{ID: e.Message.ID, Conv: e.Message.ConversationID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
 		case chat.SessionsEnded:
 			srv.endSessions(e)
+		case chat.ConversationCreated:
+			srv.pushEvent(e.To, "", eventConversationCreated, e.Conversation)
+			srv.presence.handle(e)
+		case chat.ReadMarked:
+			srv.pushEvent(e.To, e.Origin, eventRead, readPush{ConversationID: e.ConversationID, UserID: e.UserID, MessageID: e.MessageID})
+		case chat.Typing:
+			srv.pushEvent(e.To, "", eventTyping, typingPush{ConversationID: e.ConversationID, UserID: e.UserID})
+		case chat.PresenceChanged, chat.PresenceState, chat.PresenceSync, chat.NodeAlive, chat.NodeLeaving:
+			srv.presence.handle(e)
 		}
 	}
 }
@@ -79,6 +86,12 @@ func (srv *Server) hasChannels(userIDs []int) bool {
 	return false
 }
 
+// removeChannel takes ch out of the hub and of presence.
+func (srv *Server) removeChannel(ch *channel) {
+	srv.hub.remove(ch)
+	srv.presence.untrack(ch)
+}
+
 // Resync makes every client of room:chat recover what it may have missed:
 // the channel fails (phx_error), and phoenix.js rejoins it, with the
 // cursors it holds, for the join's recovery (see roomchat.go).
@@ -87,22 +100,71 @@ func (srv *Server) Resync() {
 		if ch.topic != topicChat {
 			return
 		}
-		srv.hub.remove(ch)
+		srv.removeChannel(ch)
 		ch.failed.Store(true)
 		ch.sock.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: eventError, payload: emptyObject})
 	})
+	// Presence changes may have been lost too: ask every node for its
+	// state.
+	srv.presence.announce(chat.PresenceSync{From: srv.node})
+}
+
+// Pushes on room:chat besides receive_msg.
+const (
+	eventConversationCreated = "conversation_created"
+	eventRead                = "read"
+	eventTyping              = "typing"
+)
+
+type readPush struct {
+	ConversationID int `json:"conversation_id"`
+	UserID         int `json:"user_id"`
+	MessageID      int `json:"message_id"`
+}
+
+type typingPush struct {
+	ConversationID int `json:"conversation_id"`
+	UserID         int `json:"user_id"`
+}
+
+// pushEvent pushes event with payload v to users' room:chat channels here,
+// except the socket origin.
+func (srv *Server) pushEvent(users []int, origin, event string, v any) {
+	payload, err := marshalJSON(v)
+	if err != nil {
+		srv.log.Error("realtime: encoding a push", "event", event, "err", err)
+		return
+	}
+	srv.deliver(push{UserIDs: users, Origin: origin, Topic: topicChat, Event: event, Payload: payload})
+}
+
+// receiveMsg is the receive_msg payload: the seed's {"message": m}, and
+// the conversation's message before it (null: none). A client that holds
+// prev_id holds everything before m; otherwise it missed something (a push
+// from another node may arrive after a newer one) and reads it with
+// ?after=<the last id it holds>, or rejoins with its cursors.
+type receiveMsg struct {
+	Message chat.Message `json:"message"`
+	PrevID  *int         `json:"prev_id"`
+}
+
+func nonZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
 }
 
 // push is one frame for the channels joined on Topic by UserIDs' sockets,
 // except the socket whose ID is Origin (it gets its reply instead). ID is
 // the message's it carries, if any.
 type push struct {
-	ID      int
-	UserIDs []int
-	Origin  string
-	Topic   string
-	Event   string
-	Payload json.RawMessage
+	ID, Conv int
+	UserIDs  []int
+	Origin   string
+	Topic    string
+	Event    string
+	Payload  json.RawMessage
 }
 
 // deliver queues a push on the matching local channels. Its frame is
@@ -131,7 +193,7 @@ func (srv *Server) deliver(e push) {
 			if p.tail == nil {
 				p.head, p.tail = pushParts(ch.sock.vsn, e.Topic, e.Event, e.Payload)
 			}
-			ch.push(e.ID, outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
+			ch.push(e.ID, e.Conv, outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
 		}
 	}
 }

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -13,22 +11,25 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/events"
-	"nhooyr.io/websocket"
 )
 
 // Server is the Phoenix socket endpoint, "/socket/websocket". It is an
 // http.Handler for the upgrade and the events.Subscriber that turns
 // committed events into pushes and closes on live sockets.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	origins originPolicy
-	topics  map[string]channelHandler
-	hub     *hub
-	logouts recentLogouts
+	cfg      Config
+	log      *slog.Logger
+	origins  originPolicy
+	topics   map[string]channelHandler
+	hub      *hub
+	logouts  recentLogouts
+	presence *presence
+	typists  typists
 
 	node string // prefix of socket IDs, unique per process
 	// ctx is the parent of every channel call (SendMessage); it is
@@ -37,6 +38,12 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	seq    atomic.Uint64
+
+	// draining is set by Shutdown: frames read from then on are answered
+	// "unavailable", not acted upon; inflight counts the frames being
+	// handled, whose replies Shutdown waits for.
+	draining atomic.Bool
+	inflight atomic.Int64
 
 	// mu orders ServeHTTP's wg.Add against Shutdown's wg.Wait; it is taken
 	// once per connection, never per frame.
@@ -70,9 +77,11 @@ func New(cfg Config) (*Server, error) {
 		node: hex.EncodeToString(node[:]),
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	srv.presence = newPresence(srv)
 	if cfg.Events != nil {
 		cfg.Events.Subscribe(srv)
 	}
+	go srv.presence.run(srv.ctx)
 	return srv, nil
 }
 
@@ -167,7 +176,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	h := &hijack{ResponseWriter: w}
+	conn, err := websocket.Accept(h, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the origin is checked above, with our rules
 		CompressionMode:    websocket.CompressionDisabled,
 		Subprotocols:       subprotocols, // "phoenix", which authToken clients expect back
@@ -190,6 +200,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tokenID: strings.Clone(sess.TokenID), // not a slice of a larger string
 		expires: expires,
 		vsn:     v,
+		rc:      h.rawConn(),
+		br:      h.br,
+		readNow: h.pending,
 	}
 	srv.hub.register(s)
 	// Shutdown, or a logout of this token or a password change, may have
@@ -227,17 +240,26 @@ func (srv *Server) isClosed() bool {
 	return srv.closed
 }
 
-// Shutdown refuses new sockets, closes every socket with 1001 (going away:
-// phoenix.js reconnects, possibly to another node) and waits, bounded by
-// ctx, for their goroutines to end. If ctx ends first the remaining
-// connections are dropped without a handshake, which ends their goroutines
-// soon after, and ctx's error is returned.
+// Shutdown refuses new sockets and answers what it accepted: frames being
+// handled (a send_msg waiting for its commit) finish and their replies are
+// written, frames read meanwhile are answered "unavailable", and then every
+// socket is closed with 1001 (going away: phoenix.js reconnects, possibly
+// to another node) once its queue is written. It waits, bounded by ctx,
+// for the sockets' goroutines to end; if ctx ends first the remaining
+// connections are dropped without a handshake, which ends their
+// goroutines soon after, and ctx's error is returned.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closed = true
 	srv.mu.Unlock()
-
-	srv.hub.eachSocket(func(s *socket) { s.closeWith(websocket.StatusGoingAway, "server shutting down") })
+	srv.draining.Store(true)
+	// The other nodes drop this node's presence at once rather than when
+	// its heartbeats stop: a deploy leaves no zombie.
+	srv.presence.announce(chat.NodeLeaving{Node: srv.node})
+	for srv.inflight.Load() > 0 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.hub.eachSocket(func(s *socket) { s.closeAfterFlush(websocket.StatusGoingAway, "server shutting down") })
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()

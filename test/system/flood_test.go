@@ -1,9 +1,10 @@
 package system
 
 import (
+	"bufio"
 	"context"
-	"slices"
-	"strconv"
+	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,143 +14,125 @@ import (
 	"github.com/companyapi/companyapi/internal/storetest"
 )
 
-// BenchmarkQuietPairsNextToAFlood measures what one user's flood does to
-// everyone else (before the send limit, a quiet pair's p99 went from 6 ms
-// to 61-129 ms while one socket sent ~2 000 messages a second): one
-// companyapi process on PostgreSQL, 4 quiet pairs on real sockets, their 8
-// senders pushing send_msg in turn every 15 ms (8 a second each, under
-// their own budget), each timed from the push to the partner's
-// receive_msg; alone, next to one user flooding from 32 sockets (the most
-// MAX_SOCKETS_PER_USER allows; each pushing send_msg again as soon as the
-// last is answered: a socket's frames are handled one at a time, so more
-// in flight on one socket would only wait in its buffers) with
-// RATE_LIMIT_SEND=0, and with the default limit (10/s, bursts of 30). It
-// reports the quiet deliveries' p50 and p99, and the flood's answers and
-// stored messages a second. ns/op is the pacing.
-//
-//	go test -run '^$' -bench QuietPairsNextToAFlood -benchtime 2000x ./test/system/
-func BenchmarkQuietPairsNextToAFlood(b *testing.B) {
-	for _, c := range []struct {
-		name  string
-		flood bool
-		limit string
-	}{
-		{"alone", false, "10"},
-		{"flood, no limit", true, "0"},
-		{"flood, limit 10 per s burst 30", true, "10"},
-	} {
-		b.Run(c.name, func(b *testing.B) {
-			dbURL := storetest.PostgresURL(b)
-			w := newWorld(b, dbURL)
-			env := baseEnv(dbURL)
-			env["RATE_LIMIT_SEND"], env["RATE_LIMIT_SEND_BURST"] = c.limit, "30"
-			n := startNode(b, "a", env)
-			ids, _ := w.users(10)
+// slowBodies opens total connections from 127.0.0.2, at most parallel at a
+// time, each a POST whose body dribbles in one byte every 3 s, until ctx
+// ends. It counts the connections the server refused at once (429) and
+// the ones it held.
+func slowBodies(ctx context.Context, addr string, total, parallel int) (refused, held *atomic.Int64) {
+	refused, held = &atomic.Int64{}, &atomic.Int64{}
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 5 * time.Second}
+	sem := make(chan struct{}, parallel)
+	go func() {
+		var wg sync.WaitGroup
+		defer wg.Wait()
+		for range total {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				c, err := d.DialContext(ctx, "tcp", addr)
+				if err != nil {
+					return
+				}
+				defer c.Close()
+				_, _ = c.Write([]byte("POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"))
+				// A refused connection answers at once; a held one waits.
+				_ = c.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+				if res, err := http.ReadResponse(bufio.NewReader(c), nil); err == nil {
+					res.Body.Close()
+					if res.StatusCode == http.StatusTooManyRequests {
+						refused.Add(1)
+					}
+					return
+				}
+				held.Add(1)
+				for {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(3 * time.Second):
+					}
+					if _, err := c.Write([]byte(" ")); err != nil {
+						return // the server gave up on the body
+					}
+				}
+			})
+		}
+	}()
+	return refused, held
+}
 
-			// The quiet pairs: every user's socket reads its partner's messages.
-			type sender struct {
-				p             *phx
-				partner, conv int
-			}
-			var quiet []sender
-			var mu sync.Mutex
-			sent := map[string]time.Time{}
-			var lat []time.Duration
-			for i := 0; i < 8; i += 2 {
-				conv := w.conversation(ids[i], ids[i+1])
-				a, z := dial(b, n, w.token(ids[i])), dial(b, n, w.token(ids[i+1]))
-				quiet = append(quiet, sender{a, ids[i+1], conv}, sender{z, ids[i], conv})
-				for _, p := range []*phx{a, z} {
-					go func() {
-						for ps := range p.pushes {
-							if m, err := messageOf(ps.Payload); ps.Event == "receive_msg" && err == nil {
-								at := time.Now()
-								mu.Lock()
-								if t0, ok := sent[m.Content]; ok {
-									lat = append(lat, at.Sub(t0))
-								}
-								mu.Unlock()
-							}
-						}
-					}()
-				}
-			}
-
-			// The flood: one user, 32 sockets, each sending as fast as it is
-			// answered, to a recipient with no socket.
-			ctx, stop := context.WithCancel(context.Background())
-			var wg sync.WaitGroup
-			var answered, stored atomic.Int64
-			if c.flood {
-				fconv := w.conversation(ids[8], ids[9])
-				token := w.token(ids[8])
-				for range 32 {
-					p := dial(b, n, token)
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						payload := map[string]any{"user": ids[9], "conv": fconv, "message": "flood"}
-						for ctx.Err() == nil {
-							r, err := p.call("room:chat", "send_msg", payload, 10*time.Second)
-							if err != nil {
-								return
-							}
-							answered.Add(1)
-							if r.Status == "ok" {
-								stored.Add(1)
-							}
-						}
-					}()
-				}
-				time.Sleep(time.Second) // past the burst, into the steady flood
-			}
-
-			answered.Store(0)
-			stored.Store(0)
-			tick := time.NewTicker(15 * time.Millisecond)
-			start := time.Now()
-			i := 0
-			for b.Loop() {
-				<-tick.C
-				s := quiet[i%len(quiet)]
-				key := "q" + strconv.Itoa(i)
-				i++
-				mu.Lock()
-				sent[key] = time.Now()
-				mu.Unlock()
-				r, err := s.p.call("room:chat", "send_msg", map[string]any{"user": s.partner, "conv": s.conv, "message": key}, 10*time.Second)
-				if err != nil || r.Status != "ok" {
-					b.Fatalf("quiet send %s: %v %s", key, err, r.Response)
-				}
-			}
-			elapsed := time.Since(start).Seconds()
-			tick.Stop()
-			stop()
-			wg.Wait()
-			deadline := time.Now().Add(10 * time.Second)
-			for {
-				mu.Lock()
-				got := len(lat)
-				mu.Unlock()
-				if got == i || time.Now().After(deadline) {
-					break
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(lat) != i {
-				b.Fatalf("%d of %d quiet messages delivered", len(lat), i)
-			}
-			slices.Sort(lat)
-			pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond) }
-			b.ReportMetric(pct(0.50), "p50-ms")
-			b.ReportMetric(pct(0.99), "p99-ms")
-			b.ReportMetric(float64(answered.Load())/elapsed, "flood-answered/s")
-			b.ReportMetric(float64(stored.Load())/elapsed, "flood-stored/s")
-			if strings.Contains(n.out.String(), `"level":"ERROR"`) {
-				b.Logf("node output:\n%s", n.out)
-			}
-		})
+// TestSlowBodyFlood: 20 000 connections from one address, 5 000 at a time,
+// dribble request bodies at a node limited to 4 096 file descriptors.
+// Before, such a flood took every descriptor of the process, and /healthz
+// and login timed out for everyone (MAX_CONNS_PER_IP=0 shows it). Now the
+// address's connections are capped and bodies have a read deadline: logins
+// and sends from other clients answer as before.
+func TestSlowBodyFlood(t *testing.T) {
+	dbURL := storetest.PostgresURL(t)
+	w := newWorld(t, dbURL)
+	env := baseEnv(dbURL)
+	// The node gets 4 096 file descriptors, fewer than the flood holds at
+	// once, so that a flood without the cap would take them all.
+	env["NOFILE"] = "4096"
+	n := startNode(t, "a", env)
+	_, emails := w.users(1)
+	// Each login comes on a new connection, as a new client's would.
+	fresh := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	body := `{"creds":{"email":"` + emails[0] + `","password":"` + password + `"}}`
+	login := func() (time.Duration, int) {
+		start := time.Now()
+		res, err := fresh.Post(n.url("/api/login"), "application/json", strings.NewReader(body))
+		if err != nil {
+			return time.Since(start), -1
+		}
+		res.Body.Close()
+		return time.Since(start), res.StatusCode
 	}
+	measure := func(l *load, d time.Duration) (p99send, maxLogin time.Duration, failed int) {
+		_, _, _, _, _, lat0 := l.totals()
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			took, status := login()
+			maxLogin = max(maxLogin, took)
+			if status != 200 {
+				failed++
+			}
+		}
+		_, _, _, _, _, lat := l.totals()
+		return p99(lat[len(lat0):]), maxLogin, failed
+	}
+	l := startLoad(t, w, []*node{n}, 4)
+	sendBefore, loginBefore, failedBefore := measure(l, 3*time.Second)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	refused, held := slowBodies(ctx, n.addr, 20000, 5000)
+	time.Sleep(5 * time.Second) // the flood builds up
+	sendDuring, loginDuring, failedDuring := measure(l, 5*time.Second)
+	healthy, err := 0, error(nil)
+	if res, herr := fresh.Get(n.url("/healthz")); herr == nil {
+		healthy = res.StatusCode
+		res.Body.Close()
+	} else {
+		err = herr
+	}
+	cancel()
+	l.halt()
+	_, unavailable, noReply, closed, _, _ := l.totals()
+	t.Logf("FIGURE slow-body flood from one address: %d connections refused at once, %d held; send p99 %v before, %v during; slowest login %v before, %v during",
+		refused.Load(), held.Load(), sendBefore.Round(100*time.Microsecond), sendDuring.Round(100*time.Microsecond),
+		loginBefore.Round(time.Millisecond), loginDuring.Round(time.Millisecond))
+	if failedBefore+failedDuring > 0 || healthy != 200 || err != nil {
+		t.Errorf("logins failed: %d before, %d during; /healthz %d %v", failedBefore, failedDuring, healthy, err)
+	}
+	if unavailable+noReply+closed > 0 {
+		t.Errorf("sends: %d unavailable, %d unanswered, %d cut", unavailable, noReply, closed)
+	}
+	if refused.Load() == 0 {
+		t.Error("no flood connection was refused")
+	}
+	l.checkStored(t, w)
 }
