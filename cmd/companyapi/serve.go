@@ -152,6 +152,10 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		}},
 		// What the last commits announced reaches the other nodes.
 		{"events", 3 * time.Second, bus.Close},
+		{"broker", 3 * time.Second, func(context.Context) error {
+			closeBroker()
+			return nil
+		}},
 		// A mail being sent is cancelled and released for the next try,
 		// here or on another node.
 		{"mail outbox", 5 * time.Second, func(ctx context.Context) error {

@@ -107,6 +107,9 @@ func (p *Postgres) Name() string    { return "postgres" }
 
 func (p *Postgres) Close() error {
 	close(p.stop)
+	// A Ping waiting on a stalled server holds the listener's lock, which
+	// Close needs: dropping the connection ends the wait.
+	p.conns.closeLast()
 	err := p.listener.Close()
 	p.wg.Wait()
 	return errors.Join(err, p.db.Close())
@@ -169,6 +172,7 @@ func (p *Postgres) health() {
 			p.conns.closeLast()
 			<-done
 		case <-p.stop:
+			p.conns.closeLast() // as in Close: the Ping holds the lock
 			return
 		}
 	}

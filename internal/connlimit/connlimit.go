@@ -128,6 +128,10 @@ type conn struct {
 	release func()
 }
 
+// Unwrap gives the accepted connection: this wrapper reads nothing itself,
+// so a reader may wait on the connection's descriptor directly.
+func (c *conn) Unwrap() net.Conn { return c.Conn }
+
 func (c *conn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(c.release)

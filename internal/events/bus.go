@@ -9,6 +9,8 @@ package events
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -30,7 +32,10 @@ type Subscriber interface {
 
 // Config sets up a Bus.
 type Config struct {
-	// Node names this node in envelopes and logs; unique in the cluster.
+	// Node names this node in envelopes and logs. A random suffix per Bus
+	// keeps apart two processes given one name (containers with one host
+	// name and pid 1) and a restarted node from its former self, whose
+	// sequence it would otherwise seem to break.
 	Node string
 	// Broker reaches the other nodes; nil when this node is alone.
 	Broker broker.Broker
@@ -69,7 +74,9 @@ func New(cfg Config) *Bus {
 	if cfg.Queue <= 0 {
 		cfg.Queue = 4096
 	}
-	return &Bus{node: cfg.Node, broker: cfg.Broker, log: cfg.Logger,
+	var suffix [4]byte
+	_, _ = rand.Read(suffix[:]) // crypto/rand.Read never fails
+	return &Bus{node: cfg.Node + "/" + hex.EncodeToString(suffix[:]), broker: cfg.Broker, log: cfg.Logger,
 		out: make(chan []chat.Event, cfg.Queue), peers: map[string]uint64{}, stopped: make(chan struct{})}
 }
 

@@ -89,6 +89,26 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
+// TestOneNameTwoProcesses: two nodes given one NODE_NAME (containers with
+// one host name and pid 1) still reach each other, and a node restarted
+// under its name starts a sequence of its own, not a gap.
+func TestOneNameTwoProcesses(t *testing.T) {
+	brk := broker.NewLocal()
+	a, _ := node(t, "same", brk)
+	_, sb := node(t, "same", brk)
+	a.Announce(msg(1, "hi"))
+	waitFor(t, "the other node", func() bool { got, _ := sb.snapshot(); return len(got) == 1 })
+	if err := a.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	restarted, _ := node(t, "same", brk)
+	restarted.Announce(msg(2, "again"))
+	waitFor(t, "the restarted node", func() bool { got, _ := sb.snapshot(); return len(got) == 2 })
+	if _, resyncs := sb.snapshot(); resyncs != 0 {
+		t.Fatalf("%d resyncs after a restart", resyncs)
+	}
+}
+
 // TestEncodeFitsPayloads: however many messages a batch holds, every
 // payload stays under the limit, and numbers follow one another.
 func TestEncodeFitsPayloads(t *testing.T) {

@@ -79,11 +79,21 @@ func (h *hijack) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // rawConn is the connection's file descriptor for serve to wait on, or nil.
 // Only plain TCP and Unix connections qualify: a wrapper (TLS, say) may
-// hold bytes it has read, which a wait on the descriptor would not see.
+// hold bytes it has read, which a wait on the descriptor would not see. A
+// wrapper that reads nothing itself (the per-address cap's) says so with
+// Unwrap and is looked through.
 func (h *hijack) rawConn() syscall.RawConn {
-	switch h.conn.(type) {
+	c := h.conn
+	for {
+		u, ok := c.(interface{ Unwrap() net.Conn })
+		if !ok {
+			break
+		}
+		c = u.Unwrap()
+	}
+	switch c.(type) {
 	case *net.TCPConn, *net.UnixConn:
-		rc, err := h.conn.(syscall.Conn).SyscallConn()
+		rc, err := c.(syscall.Conn).SyscallConn()
 		if err == nil {
 			return rc
 		}

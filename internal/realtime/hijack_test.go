@@ -1,59 +1,37 @@
 package realtime
 
 import (
-	"bufio"
-	"io"
-	"net"
+	"log/slog"
 	"net/http"
-	"strings"
+	"net/http/httptest"
 	"testing"
+
+	"github.com/companyapi/companyapi/internal/connlimit"
 )
 
-// hijackable is a ResponseWriter whose Hijack returns a connection with
-// bytes already buffered, as net/http does when a client pipelines frames
-// behind its handshake.
-type hijackable struct {
-	http.ResponseWriter
-	conn    net.Conn
-	pending string
-}
+// TestIdleWaitBehindTheConnectionCap: behind the per-address cap's
+// listener (on by default), a socket still waits on its descriptor, the
+// cheap idle wait; without it every idle socket costs a second goroutine.
+func TestIdleWaitBehindTheConnectionCap(t *testing.T) {
+	b := newFakeBackend(t)
+	ts := startServer(t, b, Config{})
+	mux := http.NewServeMux()
+	mux.Handle("/socket/websocket", ts.srv)
+	capped := httptest.NewUnstartedServer(mux)
+	capped.Listener = connlimit.New(capped.Listener, connlimit.Config{PerAddr: 10, Logger: slog.New(slog.DiscardHandler)})
+	capped.Start()
+	t.Cleanup(capped.Close)
+	ts.ts.Close()
+	ts.ts = capped
 
-func (h hijackable) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	br := bufio.NewReaderSize(io.MultiReader(strings.NewReader(h.pending), h.conn), 4096)
-	if _, err := br.Peek(len(h.pending)); err != nil {
-		return nil, nil, err
+	uid, tok := b.NewUser(t)
+	c := ts.dial(t, tok, vsn2)
+	c.join(topicChat)
+	socks := ts.socketsOf(uid)
+	if len(socks) != 1 {
+		t.Fatalf("%d sockets, want 1", len(socks))
 	}
-	return h.conn, bufio.NewReadWriter(br, bufio.NewWriter(h.conn)), nil
-}
-
-// TestHijackBuffers: the library gets small buffers, and bytes net/http
-// read ahead survive the swap, visible to the library as Buffered.
-func TestHijackBuffers(t *testing.T) {
-	for _, pending := range []string{"", "frame", strings.Repeat("x", 3*readBufferSize)} {
-		server, client := net.Pipe()
-		h := &hijack{ResponseWriter: hijackable{conn: server, pending: pending}}
-		_, brw, err := h.Hijack()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.pending != (pending != "") || h.br != brw.Reader || h.conn != server {
-			t.Errorf("%d bytes pending: hijack kept pending=%v, its reader %v, its conn %v",
-				len(pending), h.pending, h.br == brw.Reader, h.conn == server)
-		}
-		if got := brw.Reader.Buffered(); got != len(pending) {
-			t.Errorf("%d bytes buffered, want %d", got, len(pending))
-		}
-		if got, want := brw.Reader.Size(), max(readBufferSize, len(pending)); got != want {
-			t.Errorf("reader buffer %d, want %d", got, want)
-		}
-		if brw.Writer.Size() != writeBufferSize {
-			t.Errorf("writer buffer %d, want %d", brw.Writer.Size(), writeBufferSize)
-		}
-		go func() { _, _ = client.Write([]byte("more")); client.Close() }()
-		got, _ := io.ReadAll(brw.Reader)
-		if string(got) != pending+"more" {
-			t.Errorf("read %d bytes, want %d", len(got), len(pending)+4)
-		}
-		server.Close()
+	if socks[0].rc == nil {
+		t.Fatal("the socket has no descriptor to wait on behind the connection cap")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/companyapi/companyapi/internal/chat"
 )
 
 // outFrame is one queued text message: head + joinRef + tail. A push is
@@ -15,6 +17,10 @@ type outFrame struct {
 	head    []byte
 	joinRef string
 	tail    []byte
+	// joining marks a frame a join queues after its reply (recovered
+	// messages, held pushes, presence_state): the client asked for them,
+	// so they do not count as falling behind on live pushes.
+	joining bool
 }
 
 // queue is a FIFO of frames. Queues are pooled: a socket holds one only
@@ -23,6 +29,8 @@ type outFrame struct {
 type queue struct {
 	items []outFrame
 	next  int
+	// joining counts the queued frames marked joining.
+	joining int
 }
 
 var queues = sync.Pool{New: func() any { return new(queue) }}
@@ -36,12 +44,18 @@ func (q *queue) push(f outFrame) {
 		q.items, q.next = q.items[:n], 0
 	}
 	q.items = append(q.items, f)
+	if f.joining {
+		q.joining++
+	}
 }
 
 func (q *queue) pop() outFrame {
 	f := q.items[q.next]
 	q.items[q.next] = outFrame{}
 	q.next++
+	if f.joining {
+		q.joining--
+	}
 	if q.next == len(q.items) {
 		q.items, q.next = q.items[:0], 0
 	}
@@ -51,7 +65,7 @@ func (q *queue) pop() outFrame {
 // reset drops every frame so the shared push bytes can be collected.
 func (q *queue) reset() {
 	clear(q.items)
-	q.items, q.next = q.items[:0], 0
+	q.items, q.next, q.joining = q.items[:0], 0, 0
 }
 
 // scratch buffers assemble spliced frames; one is borrowed per writer run.
@@ -60,7 +74,10 @@ var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // enqueue queues f without ever blocking the caller, who may be delivering
 // one message to thousands of sockets. A socket that already has
 // OutboundQueue frames waiting is a slow consumer: it is closed with 1008
-// and its client catches up over REST after reconnecting.
+// and its client catches up over REST after reconnecting. A join's own
+// frames have their own bound (joinAllowance), and live frames behind them
+// count only themselves: a recovery of hundreds of messages is not a
+// client falling behind.
 func (s *socket) enqueue(f outFrame) {
 	s.mu.Lock()
 	if s.closing {
@@ -71,7 +88,7 @@ func (s *socket) enqueue(f outFrame) {
 		s.q = queues.Get().(*queue)
 	}
 	var start, slow bool
-	if s.q.len() >= s.srv.cfg.OutboundQueue {
+	if s.q.len()-s.q.joining >= s.srv.cfg.OutboundQueue || f.joining && s.q.joining >= joinAllowance(s.srv.cfg) {
 		slow = true
 		start = s.beginCloseLocked(websocket.StatusPolicyViolation, "slow consumer")
 	} else {
@@ -85,6 +102,14 @@ func (s *socket) enqueue(f outFrame) {
 	if start {
 		go s.writeLoop()
 	}
+}
+
+// joinAllowance bounds the joining frames queued on one socket: a whole
+// recovery, the pushes held meanwhile and the presence state, with room
+// for a second join; a client that joins again and again without reading
+// is still a slow consumer.
+func joinAllowance(c Config) int {
+	return 2 * (chat.MaxRecover + c.OutboundQueue + 1)
 }
 
 func (s *socket) startWriterLocked() bool {

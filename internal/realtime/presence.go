@@ -412,15 +412,22 @@ func (p *presence) tick(now time.Time) {
 	if n := p.nodes[p.node]; n != nil {
 		count = len(n.refs)
 	}
+	dead := false
 	for name, n := range p.nodes {
 		if name != p.node && now.Sub(n.lastSeen) > presenceNodeTimeout {
 			p.replaceLocked(n, nil, diffs)
 			delete(p.nodes, name)
+			dead = true
 		}
 	}
 	p.mu.Unlock()
 	p.push(diffs, "")
 	p.announce(chat.NodeAlive{Node: p.node, Metas: count})
+	if dead {
+		// What the dead node committed last may never have been
+		// published: this node's clients recover it.
+		p.srv.Resync()
+	}
 }
 
 // run beats until ctx ends; the first beat asks every node for its state.

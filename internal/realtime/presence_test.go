@@ -52,7 +52,13 @@ func presenceClient(t *testing.T, ts *testServer, token string) (*client, string
 // nextDiff reads the next presence_diff, skipping others' pushes.
 func nextDiff(t *testing.T, c *client, jr string) (joins, leaves map[int][]string) {
 	t.Helper()
-	f := c.expect(jr, nil, topicChat, eventPresenceDiff)
+	f := c.read()
+	for f.Event != eventPresenceDiff {
+		f = c.read()
+	}
+	if !sameRef(f.JoinRef, jr) || f.Topic != topicChat {
+		t.Fatalf("presence_diff %v, want join ref %s on %s", f, jr, topicChat)
+	}
 	var d struct {
 		Joins  json.RawMessage `json:"joins"`
 		Leaves json.RawMessage `json:"leaves"`
@@ -61,6 +67,23 @@ func nextDiff(t *testing.T, c *client, jr string) (joins, leaves map[int][]strin
 		t.Fatal(err)
 	}
 	return presenceOf(t, d.Joins), presenceOf(t, d.Leaves)
+}
+
+// waitKnown waits until ts's presence holds a device of user: events from
+// another node arrive asynchronously.
+func waitKnown(t *testing.T, ts *testServer, user int) {
+	t.Helper()
+	for range 500 {
+		p := ts.srv.presence
+		p.mu.Lock()
+		n := len(p.metas[user])
+		p.mu.Unlock()
+		if n > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("user %d never became known", user)
 }
 
 func users(m map[int][]string) []int { return slices.Sorted(maps.Keys(m)) }
@@ -168,6 +191,8 @@ func TestPresenceAcrossNodes(t *testing.T) {
 	b.NewConversation(t, ann, bob)
 
 	a1, _, _ := presenceClient(t, n1, annTok)
+	// ann's join reaches node 2 through the bus, asynchronously.
+	waitKnown(t, n2, ann)
 	bb, jb, state := presenceClient(t, n2, bobTok)
 	if len(state[ann]) != 1 {
 		t.Fatalf("bob on node 2 sees %v, want ann's device on node 1", state)
@@ -206,6 +231,7 @@ func TestPresenceDeploy(t *testing.T) {
 	bob, bobTok := b.NewUser(t)
 	b.NewConversation(t, ann, bob)
 	presenceClient(t, n1, annTok)
+	waitKnown(t, n2, ann)
 	bb, jb, _ := presenceClient(t, n2, bobTok)
 	go n1.srv.Shutdown(t.Context())
 	if _, leaves := nextDiff(t, bb, jb); len(leaves[ann]) != 1 {

@@ -92,6 +92,17 @@ func (srv *Server) removeChannel(ch *channel) {
 	srv.presence.untrack(ch)
 }
 
+// failChannel takes ch out of the hub and presence and tells its client
+// with phx_error; the socket forgets it on its next frame for the topic.
+// failed is set first, so that a join tracking presence meanwhile sees it.
+func (srv *Server) failChannel(ch *channel) {
+	if ch.failed.Swap(true) {
+		return
+	}
+	srv.removeChannel(ch)
+	ch.sock.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: eventError, payload: emptyObject})
+}
+
 // Resync makes every client of room:chat recover what it may have missed:
 // the channel fails (phx_error), and phoenix.js rejoins it, with the
 // cursors it holds, for the join's recovery (see roomchat.go).
@@ -100,9 +111,7 @@ func (srv *Server) Resync() {
 		if ch.topic != topicChat {
 			return
 		}
-		srv.removeChannel(ch)
-		ch.failed.Store(true)
-		ch.sock.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: eventError, payload: emptyObject})
+		ch.failFromOutside()
 	})
 	// Presence changes may have been lost too: ask every node for its
 	// state.

@@ -71,6 +71,39 @@ func TestRecoveryOnRejoin(t *testing.T) {
 	})
 }
 
+// TestRecoveryLargerThanTheQueue: a recovery of more messages than a
+// socket may have waiting is what the client asked for, not a client
+// falling behind: it arrives whole, and live pushes follow.
+func TestRecoveryLargerThanTheQueue(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		const queue, missed = 2, 60
+		ts := startServer(t, b, Config{OutboundQueue: queue})
+		ann, _ := b.NewUser(t)
+		bob, bobTok := b.NewUser(t)
+		conv := b.NewConversation(t, ann, bob)
+		var want []int
+		for i := range missed {
+			want = append(want, send(t, b, ann, conv, fmt.Sprint("missed ", i)).ID)
+		}
+		c := ts.dial(t, bobTok, vsn2)
+		jr, resp := c.joinWith(topicChat, map[string]any{"cursors": map[string]int{fmt.Sprint(conv): 0}})
+		var r recoverReply
+		if err := json.Unmarshal(resp, &r); err != nil || r.Recovered != missed {
+			t.Fatalf("join reply %s, want %d recovered", resp, missed)
+		}
+		var got []int
+		for range missed {
+			got = append(got, c.expectMessage(jr).ID)
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("recovered %v, want %v", got, want)
+		}
+		if live := send(t, b, ann, conv, "live"); c.expectMessage(jr).ID != live.ID {
+			t.Fatal("the live push after the recovery is missing")
+		}
+	})
+}
+
 // racingChat commits a message while a recovery reads the store: the
 // message is both in the recovery and pushed live meanwhile.
 type racingChat struct {
@@ -141,4 +174,55 @@ func TestResyncFailsChannels(t *testing.T) {
 	jr2 := c.join(topicChat)
 	ts.publish(messageFixture(2), uid)
 	c.expectMessage(jr2)
+}
+
+// gatedChat holds Recover until the test opens gate, so that something can
+// happen while a join is under way.
+type gatedChat struct {
+	Sender
+	entered, gate chan struct{}
+}
+
+func (g *gatedChat) Recover(ctx context.Context, userID int, q chat.RecoverQuery) (chat.Recovered, error) {
+	g.entered <- struct{}{}
+	<-g.gate
+	return g.Sender.Recover(ctx, userID, q)
+}
+
+// TestResyncDuringAJoin: a Resync while a join is recovering fails the
+// channel once the join is out — reply, presence_state, then phx_error —
+// and leaves no presence behind: the device is not online forever.
+func TestResyncDuringAJoin(t *testing.T) {
+	b := newFakeBackend(t)
+	g := &gatedChat{Sender: b.Chat, entered: make(chan struct{}), gate: make(chan struct{})}
+	b.Chat = g
+	ts := startServer(t, b, Config{})
+	uid, tok := b.NewUser(t)
+	c := ts.dial(t, tok, vsn2)
+	c.presence = true
+	ref := c.nextRef()
+	c.sendFrame(ref, ref, topicChat, eventJoin, map[string]any{"cursors": map[string]int{}})
+	<-g.entered
+	ts.srv.Resync()
+	close(g.gate)
+	c.expectReply(ref, ref, topicChat, "ok")
+	c.expect(ref, nil, topicChat, eventPresenceState)
+	c.expect(ref, ref, topicChat, eventError)
+	known := func() int {
+		p := ts.srv.presence
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.metas[uid])
+	}
+	if n := known(); n != 0 {
+		t.Fatalf("the failed channel left %d presence metas", n)
+	}
+	// phoenix.js rejoins; when the socket goes, so does its presence.
+	c.presence = false
+	c.join(topicChat)
+	if n := known(); n != 1 {
+		t.Fatalf("after the rejoin %d presence metas, want 1", n)
+	}
+	c.conn.CloseNow()
+	eventually(t, "the closed socket's presence to go", func() bool { return known() == 0 })
 }

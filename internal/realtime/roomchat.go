@@ -57,10 +57,10 @@ func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessag
 			if err != nil {
 				continue
 			}
-			ch.sock.send(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventReceiveMsg, payload: payload})
+			ch.sock.sendJoining(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventReceiveMsg, payload: payload})
 			recovered[m.ConversationID] = max(recovered[m.ConversationID], m.ID)
 		}
-		ch.sock.send(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventPresenceState, payload: state})
+		ch.sock.sendJoining(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventPresenceState, payload: state})
 		return recovered
 	}
 	if !recovering {

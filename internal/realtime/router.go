@@ -59,6 +59,11 @@ type channel struct {
 	mu      sync.Mutex
 	holding bool
 	held    []heldPush
+	// failLater is set by a Resync during the join: the channel fails
+	// once the join's frames are out (release), so the join neither
+	// tracks presence for a channel already gone nor answers after its
+	// phx_error.
+	failLater bool
 	// recovered is, after a join with recovery, the newest message it
 	// carried per conversation: a push of an older one (a broker's late
 	// delivery, flushed on reconnect) is a duplicate and is dropped.
@@ -104,10 +109,28 @@ func (ch *channel) release(recovered map[int]int) {
 	ch.recovered = recovered
 	for _, h := range ch.held {
 		if h.id == 0 || h.id > recovered[h.conv] {
-			ch.sock.enqueue(h.frame)
+			f := h.frame
+			f.joining = true
+			ch.sock.enqueue(f)
 		}
 	}
 	ch.holding, ch.held = false, nil
+	if ch.failLater {
+		ch.sock.srv.failChannel(ch)
+	}
+}
+
+// failFromOutside fails ch (phx_error) for Resync; a channel still joining
+// fails when its join is out.
+func (ch *channel) failFromOutside() {
+	ch.mu.Lock()
+	if ch.holding {
+		ch.failLater = true
+		ch.mu.Unlock()
+		return
+	}
+	ch.mu.Unlock()
+	ch.sock.srv.failChannel(ch)
 }
 
 // handle dispatches one frame the way Phoenix.Socket's handle_in does.
@@ -139,6 +162,7 @@ func (s *socket) channel(topic string) *channel {
 		if ch.topic == topic {
 			if ch.failed.Load() {
 				s.channels = slices.Delete(s.channels, i, i+1)
+				s.srv.removeChannel(ch) // done already; idempotent
 				return nil
 			}
 			return ch
@@ -252,4 +276,9 @@ func (s *socket) reply(joinRef, ref, topic, status string, resp json.RawMessage)
 // send queues one frame encoded for this socket's serializer.
 func (s *socket) send(f *frame) {
 	s.enqueue(outFrame{head: appendFrame(nil, s.vsn, f)})
+}
+
+// sendJoining queues one of a join's own frames (see enqueue).
+func (s *socket) sendJoining(f *frame) {
+	s.enqueue(outFrame{head: appendFrame(nil, s.vsn, f), joining: true})
 }

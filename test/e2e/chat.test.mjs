@@ -33,6 +33,7 @@ before(async () => {
 });
 
 after(async () => {
+  for (const s of sockets) s.disconnect();
   if (server && server.exitCode === null) {
     const exited = new Promise((ok) => server.on("exit", ok));
     server.kill("SIGTERM");
@@ -71,10 +72,15 @@ async function newUser(name) {
 
 // connect opens a socket with the token in the query string, or with
 // phoenix.js's authToken (the token in Sec-WebSocket-Protocol).
+// Every socket a test opens, disconnected at the end so that node exits
+// (a socket left open keeps its timers running).
+const sockets = [];
+
 function connect(token, { authToken = false } = {}) {
   const auth = authToken ? { authToken: token } : { params: { token } };
   const socket = new Socket(base.replace("http", "ws") + "/socket", { ...auth, transport: WebSocket, reconnectAfterMs: () => 100000 });
   socket.connect();
+  sockets.push(socket);
   return socket;
 }
 
