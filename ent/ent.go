@@ -16,6 +16,7 @@ import (
 	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/outboxmail"
+	"github.com/companyapi/companyapi/ent/passwordreset"
 	"github.com/companyapi/companyapi/ent/ratelimit"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/user"
@@ -79,13 +80,14 @@ var (
 func checkColumn(t, c string) error {
 	initCheck.Do(func() {
 		columnCheck = sql.NewColumnCheck(map[string]func(string) bool{
-			conversation.Table: conversation.ValidColumn,
-			devmail.Table:      devmail.ValidColumn,
-			message.Table:      message.ValidColumn,
-			outboxmail.Table:   outboxmail.ValidColumn,
-			ratelimit.Table:    ratelimit.ValidColumn,
-			revokedtoken.Table: revokedtoken.ValidColumn,
-			user.Table:         user.ValidColumn,
+			conversation.Table:  conversation.ValidColumn,
+			devmail.Table:       devmail.ValidColumn,
+			message.Table:       message.ValidColumn,
+			outboxmail.Table:    outboxmail.ValidColumn,
+			passwordreset.Table: passwordreset.ValidColumn,
+			ratelimit.Table:     ratelimit.ValidColumn,
+			revokedtoken.Table:  revokedtoken.ValidColumn,
+			user.Table:          user.ValidColumn,
 		})
 	})
 	return columnCheck(t, c)

@@ -22,6 +22,8 @@ type Tx struct {
 	Message *MessageClient
 	// OutboxMail is the client for interacting with the OutboxMail builders.
 	OutboxMail *OutboxMailClient
+	// PasswordReset is the client for interacting with the PasswordReset builders.
+	PasswordReset *PasswordResetClient
 	// RateLimit is the client for interacting with the RateLimit builders.
 	RateLimit *RateLimitClient
 	// RevokedToken is the client for interacting with the RevokedToken builders.
@@ -163,6 +165,7 @@ func (tx *Tx) init() {
 	tx.DevMail = NewDevMailClient(tx.config)
 	tx.Message = NewMessageClient(tx.config)
 	tx.OutboxMail = NewOutboxMailClient(tx.config)
+	tx.PasswordReset = NewPasswordResetClient(tx.config)
 	tx.RateLimit = NewRateLimitClient(tx.config)
 	tx.RevokedToken = NewRevokedTokenClient(tx.config)
 	tx.User = NewUserClient(tx.config)

@@ -9,6 +9,7 @@ import (
 
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/sql"
+	"github.com/companyapi/companyapi/ent/passwordreset"
 	"github.com/companyapi/companyapi/ent/user"
 )
 
@@ -31,6 +32,8 @@ type User struct {
 	Job string `json:"job,omitempty"`
 	// PasswordHash holds the value of the "password_hash" field.
 	PasswordHash string `json:"-"`
+	// TokenGeneration holds the value of the "token_generation" field.
+	TokenGeneration int `json:"token_generation,omitempty"`
 	// TokensValidAfter holds the value of the "tokens_valid_after" field.
 	TokensValidAfter *time.Time `json:"tokens_valid_after,omitempty"`
 	// PasswordSetAt holds the value of the "password_set_at" field.
@@ -51,9 +54,11 @@ type UserEdges struct {
 	Messages []*Message `json:"messages,omitempty"`
 	// OutboxMails holds the value of the outbox_mails edge.
 	OutboxMails []*OutboxMail `json:"outbox_mails,omitempty"`
+	// PasswordReset holds the value of the password_reset edge.
+	PasswordReset *PasswordReset `json:"password_reset,omitempty"`
 	// loadedTypes holds the information for reporting if a
 	// type was loaded (or requested) in eager-loading or not.
-	loadedTypes [4]bool
+	loadedTypes [5]bool
 }
 
 // SenderConversationsOrErr returns the SenderConversations value or an error if the edge
@@ -92,12 +97,23 @@ func (e UserEdges) OutboxMailsOrErr() ([]*OutboxMail, error) {
 	return nil, &NotLoadedError{edge: "outbox_mails"}
 }
 
+// PasswordResetOrErr returns the PasswordReset value or an error if the edge
+// was not loaded in eager-loading, or loaded but was not found.
+func (e UserEdges) PasswordResetOrErr() (*PasswordReset, error) {
+	if e.PasswordReset != nil {
+		return e.PasswordReset, nil
+	} else if e.loadedTypes[4] {
+		return nil, &NotFoundError{label: passwordreset.Label}
+	}
+	return nil, &NotLoadedError{edge: "password_reset"}
+}
+
 // scanValues returns the types for scanning values from sql.Rows.
 func (*User) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case user.FieldID:
+		case user.FieldID, user.FieldTokenGeneration:
 			values[i] = new(sql.NullInt64)
 		case user.FieldName, user.FieldSubname, user.FieldEmail, user.FieldJob, user.FieldPasswordHash:
 			values[i] = new(sql.NullString)
@@ -166,6 +182,12 @@ func (_m *User) assignValues(columns []string, values []any) error {
 			} else if value.Valid {
 				_m.PasswordHash = value.String
 			}
+		case user.FieldTokenGeneration:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field token_generation", values[i])
+			} else if value.Valid {
+				_m.TokenGeneration = int(value.Int64)
+			}
 		case user.FieldTokensValidAfter:
 			if value, ok := values[i].(*sql.NullTime); !ok {
 				return fmt.Errorf("unexpected type %T for field tokens_valid_after", values[i])
@@ -213,6 +235,11 @@ func (_m *User) QueryOutboxMails() *OutboxMailQuery {
 	return NewUserClient(_m.config).QueryOutboxMails(_m)
 }
 
+// QueryPasswordReset queries the "password_reset" edge of the User entity.
+func (_m *User) QueryPasswordReset() *PasswordResetQuery {
+	return NewUserClient(_m.config).QueryPasswordReset(_m)
+}
+
 // Update returns a builder for updating this User.
 // Note that you need to call User.Unwrap() before calling this method if this User
 // was returned from a transaction, and the transaction was committed or rolled back.
@@ -255,6 +282,9 @@ func (_m *User) String() string {
 	builder.WriteString(_m.Job)
 	builder.WriteString(", ")
 	builder.WriteString("password_hash=<sensitive>")
+	builder.WriteString(", ")
+	builder.WriteString("token_generation=")
+	builder.WriteString(fmt.Sprintf("%v", _m.TokenGeneration))
 	builder.WriteString(", ")
 	if v := _m.TokensValidAfter; v != nil {
 		builder.WriteString("tokens_valid_after=")

@@ -14,6 +14,7 @@ import (
 	"github.com/companyapi/companyapi/ent/conversation"
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/outboxmail"
+	"github.com/companyapi/companyapi/ent/passwordreset"
 	"github.com/companyapi/companyapi/ent/user"
 )
 
@@ -80,6 +81,20 @@ func (_c *UserCreate) SetJob(v string) *UserCreate {
 // SetPasswordHash sets the "password_hash" field.
 func (_c *UserCreate) SetPasswordHash(v string) *UserCreate {
 	_c.mutation.SetPasswordHash(v)
+	return _c
+}
+
+// SetTokenGeneration sets the "token_generation" field.
+func (_c *UserCreate) SetTokenGeneration(v int) *UserCreate {
+	_c.mutation.SetTokenGeneration(v)
+	return _c
+}
+
+// SetNillableTokenGeneration sets the "token_generation" field if the given value is not nil.
+func (_c *UserCreate) SetNillableTokenGeneration(v *int) *UserCreate {
+	if v != nil {
+		_c.SetTokenGeneration(*v)
+	}
 	return _c
 }
 
@@ -171,6 +186,25 @@ func (_c *UserCreate) AddOutboxMails(v ...*OutboxMail) *UserCreate {
 	return _c.AddOutboxMailIDs(ids...)
 }
 
+// SetPasswordResetID sets the "password_reset" edge to the PasswordReset entity by ID.
+func (_c *UserCreate) SetPasswordResetID(id int) *UserCreate {
+	_c.mutation.SetPasswordResetID(id)
+	return _c
+}
+
+// SetNillablePasswordResetID sets the "password_reset" edge to the PasswordReset entity by ID if the given value is not nil.
+func (_c *UserCreate) SetNillablePasswordResetID(id *int) *UserCreate {
+	if id != nil {
+		_c = _c.SetPasswordResetID(*id)
+	}
+	return _c
+}
+
+// SetPasswordReset sets the "password_reset" edge to the PasswordReset entity.
+func (_c *UserCreate) SetPasswordReset(v *PasswordReset) *UserCreate {
+	return _c.SetPasswordResetID(v.ID)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_c *UserCreate) Mutation() *UserMutation {
 	return _c.mutation
@@ -222,6 +256,10 @@ func (_c *UserCreate) defaults() error {
 		v := user.DefaultUpdatedAt()
 		_c.mutation.SetUpdatedAt(v)
 	}
+	if _, ok := _c.mutation.TokenGeneration(); !ok {
+		v := user.DefaultTokenGeneration
+		_c.mutation.SetTokenGeneration(v)
+	}
 	return nil
 }
 
@@ -271,6 +309,14 @@ func (_c *UserCreate) check() error {
 	if v, ok := _c.mutation.PasswordHash(); ok {
 		if err := user.PasswordHashValidator(v); err != nil {
 			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.TokenGeneration(); !ok {
+		return &ValidationError{Name: "token_generation", err: errors.New(`ent: missing required field "User.token_generation"`)}
+	}
+	if v, ok := _c.mutation.TokenGeneration(); ok {
+		if err := user.TokenGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "token_generation", err: fmt.Errorf(`ent: validator failed for field "User.token_generation": %w`, err)}
 		}
 	}
 	return nil
@@ -327,6 +373,10 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 	if value, ok := _c.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
 		_node.PasswordHash = value
+	}
+	if value, ok := _c.mutation.TokenGeneration(); ok {
+		_spec.SetField(user.FieldTokenGeneration, field.TypeInt, value)
+		_node.TokenGeneration = value
 	}
 	if value, ok := _c.mutation.TokensValidAfter(); ok {
 		_spec.SetField(user.FieldTokensValidAfter, field.TypeTime, value)
@@ -393,6 +443,22 @@ func (_c *UserCreate) createSpec() (*User, *sqlgraph.CreateSpec) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges = append(_spec.Edges, edge)
+	}
+	if nodes := _c.mutation.PasswordResetIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.PasswordResetTable,
+			Columns: []string{user.PasswordResetColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(passwordreset.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -521,6 +587,24 @@ func (u *UserUpsert) SetPasswordHash(v string) *UserUpsert {
 // UpdatePasswordHash sets the "password_hash" field to the value that was provided on create.
 func (u *UserUpsert) UpdatePasswordHash() *UserUpsert {
 	u.SetExcluded(user.FieldPasswordHash)
+	return u
+}
+
+// SetTokenGeneration sets the "token_generation" field.
+func (u *UserUpsert) SetTokenGeneration(v int) *UserUpsert {
+	u.Set(user.FieldTokenGeneration, v)
+	return u
+}
+
+// UpdateTokenGeneration sets the "token_generation" field to the value that was provided on create.
+func (u *UserUpsert) UpdateTokenGeneration() *UserUpsert {
+	u.SetExcluded(user.FieldTokenGeneration)
+	return u
+}
+
+// AddTokenGeneration adds v to the "token_generation" field.
+func (u *UserUpsert) AddTokenGeneration(v int) *UserUpsert {
+	u.Add(user.FieldTokenGeneration, v)
 	return u
 }
 
@@ -686,6 +770,27 @@ func (u *UserUpsertOne) SetPasswordHash(v string) *UserUpsertOne {
 func (u *UserUpsertOne) UpdatePasswordHash() *UserUpsertOne {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdatePasswordHash()
+	})
+}
+
+// SetTokenGeneration sets the "token_generation" field.
+func (u *UserUpsertOne) SetTokenGeneration(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTokenGeneration(v)
+	})
+}
+
+// AddTokenGeneration adds v to the "token_generation" field.
+func (u *UserUpsertOne) AddTokenGeneration(v int) *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.AddTokenGeneration(v)
+	})
+}
+
+// UpdateTokenGeneration sets the "token_generation" field to the value that was provided on create.
+func (u *UserUpsertOne) UpdateTokenGeneration() *UserUpsertOne {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTokenGeneration()
 	})
 }
 
@@ -1023,6 +1128,27 @@ func (u *UserUpsertBulk) SetPasswordHash(v string) *UserUpsertBulk {
 func (u *UserUpsertBulk) UpdatePasswordHash() *UserUpsertBulk {
 	return u.Update(func(s *UserUpsert) {
 		s.UpdatePasswordHash()
+	})
+}
+
+// SetTokenGeneration sets the "token_generation" field.
+func (u *UserUpsertBulk) SetTokenGeneration(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.SetTokenGeneration(v)
+	})
+}
+
+// AddTokenGeneration adds v to the "token_generation" field.
+func (u *UserUpsertBulk) AddTokenGeneration(v int) *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.AddTokenGeneration(v)
+	})
+}
+
+// UpdateTokenGeneration sets the "token_generation" field to the value that was provided on create.
+func (u *UserUpsertBulk) UpdateTokenGeneration() *UserUpsertBulk {
+	return u.Update(func(s *UserUpsert) {
+		s.UpdateTokenGeneration()
 	})
 }
 

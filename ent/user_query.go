@@ -16,6 +16,7 @@ import (
 	"github.com/companyapi/companyapi/ent/conversation"
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/outboxmail"
+	"github.com/companyapi/companyapi/ent/passwordreset"
 	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/user"
 )
@@ -31,6 +32,7 @@ type UserQuery struct {
 	withRecipientConversations *ConversationQuery
 	withMessages               *MessageQuery
 	withOutboxMails            *OutboxMailQuery
+	withPasswordReset          *PasswordResetQuery
 	modifiers                  []func(*sql.Selector)
 	// intermediate query (i.e. traversal path).
 	sql  *sql.Selector
@@ -149,6 +151,28 @@ func (_q *UserQuery) QueryOutboxMails() *OutboxMailQuery {
 			sqlgraph.From(user.Table, user.FieldID, selector),
 			sqlgraph.To(outboxmail.Table, outboxmail.FieldID),
 			sqlgraph.Edge(sqlgraph.O2M, false, user.OutboxMailsTable, user.OutboxMailsColumn),
+		)
+		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
+		return fromU, nil
+	}
+	return query
+}
+
+// QueryPasswordReset chains the current query on the "password_reset" edge.
+func (_q *UserQuery) QueryPasswordReset() *PasswordResetQuery {
+	query := (&PasswordResetClient{config: _q.config}).Query()
+	query.path = func(ctx context.Context) (fromU *sql.Selector, err error) {
+		if err := _q.prepareQuery(ctx); err != nil {
+			return nil, err
+		}
+		selector := _q.sqlQuery(ctx)
+		if err := selector.Err(); err != nil {
+			return nil, err
+		}
+		step := sqlgraph.NewStep(
+			sqlgraph.From(user.Table, user.FieldID, selector),
+			sqlgraph.To(passwordreset.Table, passwordreset.FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, user.PasswordResetTable, user.PasswordResetColumn),
 		)
 		fromU = sqlgraph.SetNeighbors(_q.driver.Dialect(), step)
 		return fromU, nil
@@ -352,6 +376,7 @@ func (_q *UserQuery) Clone() *UserQuery {
 		withRecipientConversations: _q.withRecipientConversations.Clone(),
 		withMessages:               _q.withMessages.Clone(),
 		withOutboxMails:            _q.withOutboxMails.Clone(),
+		withPasswordReset:          _q.withPasswordReset.Clone(),
 		// clone intermediate query.
 		sql:  _q.sql.Clone(),
 		path: _q.path,
@@ -399,6 +424,17 @@ func (_q *UserQuery) WithOutboxMails(opts ...func(*OutboxMailQuery)) *UserQuery 
 		opt(query)
 	}
 	_q.withOutboxMails = query
+	return _q
+}
+
+// WithPasswordReset tells the query-builder to eager-load the nodes that are connected to
+// the "password_reset" edge. The optional arguments are used to configure the query builder of the edge.
+func (_q *UserQuery) WithPasswordReset(opts ...func(*PasswordResetQuery)) *UserQuery {
+	query := (&PasswordResetClient{config: _q.config}).Query()
+	for _, opt := range opts {
+		opt(query)
+	}
+	_q.withPasswordReset = query
 	return _q
 }
 
@@ -480,11 +516,12 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 	var (
 		nodes       = []*User{}
 		_spec       = _q.querySpec()
-		loadedTypes = [4]bool{
+		loadedTypes = [5]bool{
 			_q.withSenderConversations != nil,
 			_q.withRecipientConversations != nil,
 			_q.withMessages != nil,
 			_q.withOutboxMails != nil,
+			_q.withPasswordReset != nil,
 		}
 	)
 	_spec.ScanValues = func(columns []string) ([]any, error) {
@@ -535,6 +572,12 @@ func (_q *UserQuery) sqlAll(ctx context.Context, hooks ...queryHook) ([]*User, e
 		if err := _q.loadOutboxMails(ctx, query, nodes,
 			func(n *User) { n.Edges.OutboxMails = []*OutboxMail{} },
 			func(n *User, e *OutboxMail) { n.Edges.OutboxMails = append(n.Edges.OutboxMails, e) }); err != nil {
+			return nil, err
+		}
+	}
+	if query := _q.withPasswordReset; query != nil {
+		if err := _q.loadPasswordReset(ctx, query, nodes, nil,
+			func(n *User, e *PasswordReset) { n.Edges.PasswordReset = e }); err != nil {
 			return nil, err
 		}
 	}
@@ -646,6 +689,33 @@ func (_q *UserQuery) loadOutboxMails(ctx context.Context, query *OutboxMailQuery
 	}
 	query.Where(predicate.OutboxMail(func(s *sql.Selector) {
 		s.Where(sql.InValues(s.C(user.OutboxMailsColumn), fks...))
+	}))
+	neighbors, err := query.All(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range neighbors {
+		fk := n.UserID
+		node, ok := nodeids[fk]
+		if !ok {
+			return fmt.Errorf(`unexpected referenced foreign-key "user_id" returned %v for node %v`, fk, n.ID)
+		}
+		assign(node, n)
+	}
+	return nil
+}
+func (_q *UserQuery) loadPasswordReset(ctx context.Context, query *PasswordResetQuery, nodes []*User, init func(*User), assign func(*User, *PasswordReset)) error {
+	fks := make([]driver.Value, 0, len(nodes))
+	nodeids := make(map[int]*User)
+	for i := range nodes {
+		fks = append(fks, nodes[i].ID)
+		nodeids[nodes[i].ID] = nodes[i]
+	}
+	if len(query.ctx.Fields) > 0 {
+		query.ctx.AppendFieldOnce(passwordreset.FieldUserID)
+	}
+	query.Where(predicate.PasswordReset(func(s *sql.Selector) {
+		s.Where(sql.InValues(s.C(user.PasswordResetColumn), fks...))
 	}))
 	neighbors, err := query.All(ctx)
 	if err != nil {

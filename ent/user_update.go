@@ -14,6 +14,7 @@ import (
 	"github.com/companyapi/companyapi/ent/conversation"
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/outboxmail"
+	"github.com/companyapi/companyapi/ent/passwordreset"
 	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/user"
 )
@@ -104,6 +105,27 @@ func (_u *UserUpdate) SetNillablePasswordHash(v *string) *UserUpdate {
 	if v != nil {
 		_u.SetPasswordHash(*v)
 	}
+	return _u
+}
+
+// SetTokenGeneration sets the "token_generation" field.
+func (_u *UserUpdate) SetTokenGeneration(v int) *UserUpdate {
+	_u.mutation.ResetTokenGeneration()
+	_u.mutation.SetTokenGeneration(v)
+	return _u
+}
+
+// SetNillableTokenGeneration sets the "token_generation" field if the given value is not nil.
+func (_u *UserUpdate) SetNillableTokenGeneration(v *int) *UserUpdate {
+	if v != nil {
+		_u.SetTokenGeneration(*v)
+	}
+	return _u
+}
+
+// AddTokenGeneration adds value to the "token_generation" field.
+func (_u *UserUpdate) AddTokenGeneration(v int) *UserUpdate {
+	_u.mutation.AddTokenGeneration(v)
 	return _u
 }
 
@@ -207,6 +229,25 @@ func (_u *UserUpdate) AddOutboxMails(v ...*OutboxMail) *UserUpdate {
 	return _u.AddOutboxMailIDs(ids...)
 }
 
+// SetPasswordResetID sets the "password_reset" edge to the PasswordReset entity by ID.
+func (_u *UserUpdate) SetPasswordResetID(id int) *UserUpdate {
+	_u.mutation.SetPasswordResetID(id)
+	return _u
+}
+
+// SetNillablePasswordResetID sets the "password_reset" edge to the PasswordReset entity by ID if the given value is not nil.
+func (_u *UserUpdate) SetNillablePasswordResetID(id *int) *UserUpdate {
+	if id != nil {
+		_u = _u.SetPasswordResetID(*id)
+	}
+	return _u
+}
+
+// SetPasswordReset sets the "password_reset" edge to the PasswordReset entity.
+func (_u *UserUpdate) SetPasswordReset(v *PasswordReset) *UserUpdate {
+	return _u.SetPasswordResetID(v.ID)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdate) Mutation() *UserMutation {
 	return _u.mutation
@@ -296,6 +337,12 @@ func (_u *UserUpdate) RemoveOutboxMails(v ...*OutboxMail) *UserUpdate {
 	return _u.RemoveOutboxMailIDs(ids...)
 }
 
+// ClearPasswordReset clears the "password_reset" edge to the PasswordReset entity.
+func (_u *UserUpdate) ClearPasswordReset() *UserUpdate {
+	_u.mutation.ClearPasswordReset()
+	return _u
+}
+
 // Save executes the query and returns the number of nodes affected by the update operation.
 func (_u *UserUpdate) Save(ctx context.Context) (int, error) {
 	if err := _u.defaults(); err != nil {
@@ -365,6 +412,11 @@ func (_u *UserUpdate) check() error {
 			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.TokenGeneration(); ok {
+		if err := user.TokenGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "token_generation", err: fmt.Errorf(`ent: validator failed for field "User.token_generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -397,6 +449,12 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 	}
 	if value, ok := _u.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.TokenGeneration(); ok {
+		_spec.SetField(user.FieldTokenGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedTokenGeneration(); ok {
+		_spec.AddField(user.FieldTokenGeneration, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.TokensValidAfter(); ok {
 		_spec.SetField(user.FieldTokensValidAfter, field.TypeTime, value)
@@ -583,6 +641,35 @@ func (_u *UserUpdate) sqlSave(ctx context.Context) (_node int, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.PasswordResetCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.PasswordResetTable,
+			Columns: []string{user.PasswordResetColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(passwordreset.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PasswordResetIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.PasswordResetTable,
+			Columns: []string{user.PasswordResetColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(passwordreset.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {
@@ -686,6 +773,27 @@ func (_u *UserUpdateOne) SetNillablePasswordHash(v *string) *UserUpdateOne {
 	return _u
 }
 
+// SetTokenGeneration sets the "token_generation" field.
+func (_u *UserUpdateOne) SetTokenGeneration(v int) *UserUpdateOne {
+	_u.mutation.ResetTokenGeneration()
+	_u.mutation.SetTokenGeneration(v)
+	return _u
+}
+
+// SetNillableTokenGeneration sets the "token_generation" field if the given value is not nil.
+func (_u *UserUpdateOne) SetNillableTokenGeneration(v *int) *UserUpdateOne {
+	if v != nil {
+		_u.SetTokenGeneration(*v)
+	}
+	return _u
+}
+
+// AddTokenGeneration adds value to the "token_generation" field.
+func (_u *UserUpdateOne) AddTokenGeneration(v int) *UserUpdateOne {
+	_u.mutation.AddTokenGeneration(v)
+	return _u
+}
+
 // SetTokensValidAfter sets the "tokens_valid_after" field.
 func (_u *UserUpdateOne) SetTokensValidAfter(v time.Time) *UserUpdateOne {
 	_u.mutation.SetTokensValidAfter(v)
@@ -786,6 +894,25 @@ func (_u *UserUpdateOne) AddOutboxMails(v ...*OutboxMail) *UserUpdateOne {
 	return _u.AddOutboxMailIDs(ids...)
 }
 
+// SetPasswordResetID sets the "password_reset" edge to the PasswordReset entity by ID.
+func (_u *UserUpdateOne) SetPasswordResetID(id int) *UserUpdateOne {
+	_u.mutation.SetPasswordResetID(id)
+	return _u
+}
+
+// SetNillablePasswordResetID sets the "password_reset" edge to the PasswordReset entity by ID if the given value is not nil.
+func (_u *UserUpdateOne) SetNillablePasswordResetID(id *int) *UserUpdateOne {
+	if id != nil {
+		_u = _u.SetPasswordResetID(*id)
+	}
+	return _u
+}
+
+// SetPasswordReset sets the "password_reset" edge to the PasswordReset entity.
+func (_u *UserUpdateOne) SetPasswordReset(v *PasswordReset) *UserUpdateOne {
+	return _u.SetPasswordResetID(v.ID)
+}
+
 // Mutation returns the UserMutation object of the builder.
 func (_u *UserUpdateOne) Mutation() *UserMutation {
 	return _u.mutation
@@ -875,6 +1002,12 @@ func (_u *UserUpdateOne) RemoveOutboxMails(v ...*OutboxMail) *UserUpdateOne {
 	return _u.RemoveOutboxMailIDs(ids...)
 }
 
+// ClearPasswordReset clears the "password_reset" edge to the PasswordReset entity.
+func (_u *UserUpdateOne) ClearPasswordReset() *UserUpdateOne {
+	_u.mutation.ClearPasswordReset()
+	return _u
+}
+
 // Where appends a list predicates to the UserUpdate builder.
 func (_u *UserUpdateOne) Where(ps ...predicate.User) *UserUpdateOne {
 	_u.mutation.Where(ps...)
@@ -957,6 +1090,11 @@ func (_u *UserUpdateOne) check() error {
 			return &ValidationError{Name: "password_hash", err: fmt.Errorf(`ent: validator failed for field "User.password_hash": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.TokenGeneration(); ok {
+		if err := user.TokenGenerationValidator(v); err != nil {
+			return &ValidationError{Name: "token_generation", err: fmt.Errorf(`ent: validator failed for field "User.token_generation": %w`, err)}
+		}
+	}
 	return nil
 }
 
@@ -1006,6 +1144,12 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 	}
 	if value, ok := _u.mutation.PasswordHash(); ok {
 		_spec.SetField(user.FieldPasswordHash, field.TypeString, value)
+	}
+	if value, ok := _u.mutation.TokenGeneration(); ok {
+		_spec.SetField(user.FieldTokenGeneration, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedTokenGeneration(); ok {
+		_spec.AddField(user.FieldTokenGeneration, field.TypeInt, value)
 	}
 	if value, ok := _u.mutation.TokensValidAfter(); ok {
 		_spec.SetField(user.FieldTokensValidAfter, field.TypeTime, value)
@@ -1192,6 +1336,35 @@ func (_u *UserUpdateOne) sqlSave(ctx context.Context) (_node *User, err error) {
 			Bidi:    false,
 			Target: &sqlgraph.EdgeTarget{
 				IDSpec: sqlgraph.NewFieldSpec(outboxmail.FieldID, field.TypeInt),
+			},
+		}
+		for _, k := range nodes {
+			edge.Target.Nodes = append(edge.Target.Nodes, k)
+		}
+		_spec.Edges.Add = append(_spec.Edges.Add, edge)
+	}
+	if _u.mutation.PasswordResetCleared() {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.PasswordResetTable,
+			Columns: []string{user.PasswordResetColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(passwordreset.FieldID, field.TypeInt),
+			},
+		}
+		_spec.Edges.Clear = append(_spec.Edges.Clear, edge)
+	}
+	if nodes := _u.mutation.PasswordResetIDs(); len(nodes) > 0 {
+		edge := &sqlgraph.EdgeSpec{
+			Rel:     sqlgraph.O2O,
+			Inverse: false,
+			Table:   user.PasswordResetTable,
+			Columns: []string{user.PasswordResetColumn},
+			Bidi:    false,
+			Target: &sqlgraph.EdgeTarget{
+				IDSpec: sqlgraph.NewFieldSpec(passwordreset.FieldID, field.TypeInt),
 			},
 		}
 		for _, k := range nodes {

@@ -62,3 +62,29 @@ func TestReadmeWalkthrough(t *testing.T) {
 		t.Fatalf("TOKEN is %q, want a JWT", token)
 	}
 }
+
+// TestReadmePasswordReset runs the README's password reset after its
+// walk-through (which registers Ann): the reset answers 204 and Ann logs
+// in with the new password.
+func TestReadmePasswordReset(t *testing.T) {
+	for _, tool := range []string{"bash", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("the walk-through needs %s: %v", tool, err)
+		}
+	}
+	script := readmeBlock(t, "TestReadmeWalkthrough runs this block") + readmeBlock(t, "TestReadmePasswordReset runs this block") +
+		"curl -s localhost:4000/api/users/me -H \"authorization: Bearer $TOKEN\" -o /dev/null -w '%{http_code}\\n'\n"
+	base, stop := startServer(t, sqliteEnv(t))
+	defer stop()
+	script = strings.ReplaceAll(script, "localhost:4000", strings.TrimPrefix(base, "http://"))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "bash", "-euo", "pipefail", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("password reset failed: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) < 2 || lines[len(lines)-2] != "204" || lines[len(lines)-1] != "200" {
+		t.Fatalf("want the reset's 204, then the new token's 200 from /api/users/me:\n%s", out)
+	}
+}

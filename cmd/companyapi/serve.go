@@ -50,7 +50,9 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	hasher := auth.NewHasher(auth.DefaultArgon2, 0)
 	tokens := auth.NewTokens(cfg.JWTSecret, cfg.TokenTTL)
-	accountMails, err := chat.NewAccountMails(st.Client, hasher, auth.GeneratePassword, cfg.MailFrom)
+	accountMails, err := chat.NewAccountMails(chat.AccountMailsConfig{
+		Client: st.Client, Hasher: hasher, GeneratePassword: auth.GeneratePassword, From: cfg.MailFrom, ResetTTL: cfg.PasswordResetTTL,
+	})
 	if err != nil {
 		return err
 	}
@@ -65,11 +67,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	defer closeBroker()
 	svc, err := chat.New(chat.Config{
 		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Outbox: mails,
-		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout,
+		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout, RegistrationDomains: cfg.RegistrationDomains,
+		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
 	})
 	if err != nil {
 		return err
 	}
+	normalizeEmails(ctx, svc, log)
 	var limiter httpapi.Limiter
 	var buckets *ratelimit.Limiter
 	if cfg.RateLimitLogin > 0 {
@@ -88,6 +92,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
 		Mailbox: mailbox, Socket: sockets, RateLimit: limiter,
 		TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.SendTimeout, Broker: bus.Connected,
+		AllowedOrigins: cfg.AllowedOrigins,
 	})
 	if err != nil {
 		return err
@@ -197,8 +202,9 @@ func shutdown(log *slog.Logger, steps []stopStep) {
 	}
 }
 
-// housekeeping deletes, every hour, revocations of expired tokens and
-// rate-limit buckets nobody used for longer than a refill.
+// housekeeping deletes, every hour, revocations of expired tokens, expired
+// password reset tokens and rate-limit buckets nobody used for longer than
+// a refill.
 func housekeeping(ctx context.Context, svc *chat.Service, buckets *ratelimit.Limiter, log *slog.Logger) {
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
@@ -207,6 +213,9 @@ func housekeeping(ctx context.Context, svc *chat.Service, buckets *ratelimit.Lim
 			log.Warn("purge revoked tokens", "err", err)
 		} else if n > 0 {
 			log.Info("purged revoked tokens", "count", n)
+		}
+		if _, err := svc.PurgePasswordResets(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("purge expired password reset tokens", "err", err)
 		}
 		if buckets != nil {
 			if _, err := buckets.Purge(ctx); err != nil && ctx.Err() == nil {
@@ -218,5 +227,22 @@ func housekeeping(ctx context.Context, svc *chat.Service, buckets *ratelimit.Lim
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// normalizeEmails rewrites the emails earlier versions stored in today's
+// normal form, and names the accounts that two look-alike addresses made
+// (an operator decides which the person keeps). A failure is only logged:
+// the accounts concerned keep working with the address as stored.
+func normalizeEmails(ctx context.Context, svc *chat.Service, log *slog.Logger) {
+	n, conflicts, err := svc.NormalizeStoredEmails(ctx)
+	if err != nil {
+		log.Warn("normalizing stored emails", "err", err)
+	}
+	if n > 0 {
+		log.Info("stored emails normalized", "count", n)
+	}
+	for _, c := range conflicts {
+		log.Warn("an account's email, normalized, is another account's: resolve by hand", "user", c.UserID, "email", c.Email, "normal_form", c.Normal)
 	}
 }

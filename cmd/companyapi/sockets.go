@@ -15,14 +15,15 @@ import (
 // committed events of every node.
 func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, bus *events.Bus, log *slog.Logger) (*realtime.Server, error) {
 	return realtime.New(realtime.Config{
-		Auth:           socketAuth{authn},
-		Chat:           svc,
-		Events:         bus,
-		Logger:         log,
-		IdleTimeout:    cfg.SocketIdle,
-		SendTimeout:    cfg.SendTimeout,
-		AllowedOrigins: cfg.AllowedOrigins,
-		AnyOrigin:      cfg.Dev() && len(cfg.AllowedOrigins) == 0,
+		Auth:              socketAuth{authn},
+		Chat:              svc,
+		Events:            bus,
+		Logger:            log,
+		IdleTimeout:       cfg.SocketIdle,
+		SendTimeout:       cfg.SendTimeout,
+		AllowedOrigins:    cfg.AllowedOrigins,
+		AnyOrigin:         cfg.Dev() && len(cfg.AllowedOrigins) == 0,
+		MaxSocketsPerUser: cfg.MaxSocketsPerUser,
 	})
 }
 
@@ -37,7 +38,7 @@ func (s socketAuth) Authenticate(ctx context.Context, token string) (realtime.Se
 	if err != nil {
 		return realtime.Session{}, err
 	}
-	sess := realtime.Session{UserID: id.User.ID, TokenID: id.Claims.ID}
+	sess := realtime.Session{UserID: id.User.ID, TokenID: id.Claims.ID, Generation: id.Claims.Generation()}
 	if id.Claims.ExpiresAt != nil {
 		sess.ExpiresAt = id.Claims.ExpiresAt.Time
 	}

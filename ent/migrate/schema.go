@@ -163,6 +163,35 @@ var (
 			},
 		},
 	}
+	// PasswordResetsColumns holds the columns for the "password_resets" table.
+	PasswordResetsColumns = []*schema.Column{
+		{Name: "id", Type: field.TypeInt, Increment: true},
+		{Name: "token_hash", Type: field.TypeString, Unique: true, Size: 64},
+		{Name: "expires_at", Type: field.TypeTime},
+		{Name: "created_at", Type: field.TypeTime},
+		{Name: "user_id", Type: field.TypeInt, Unique: true},
+	}
+	// PasswordResetsTable holds the schema information for the "password_resets" table.
+	PasswordResetsTable = &schema.Table{
+		Name:       "password_resets",
+		Columns:    PasswordResetsColumns,
+		PrimaryKey: []*schema.Column{PasswordResetsColumns[0]},
+		ForeignKeys: []*schema.ForeignKey{
+			{
+				Symbol:     "password_resets_users_password_reset",
+				Columns:    []*schema.Column{PasswordResetsColumns[4]},
+				RefColumns: []*schema.Column{UsersColumns[0]},
+				OnDelete:   schema.Cascade,
+			},
+		},
+		Indexes: []*schema.Index{
+			{
+				Name:    "passwordreset_expires_at",
+				Unique:  false,
+				Columns: []*schema.Column{PasswordResetsColumns[2]},
+			},
+		},
+	}
 	// RateLimitsColumns holds the columns for the "rate_limits" table.
 	RateLimitsColumns = []*schema.Column{
 		{Name: "id", Type: field.TypeInt, Increment: true},
@@ -212,6 +241,7 @@ var (
 		{Name: "email", Type: field.TypeString, Unique: true, Size: 255},
 		{Name: "job", Type: field.TypeString, Size: 255},
 		{Name: "password_hash", Type: field.TypeString},
+		{Name: "token_generation", Type: field.TypeInt, Default: 0},
 		{Name: "tokens_valid_after", Type: field.TypeTime, Nullable: true},
 		{Name: "password_set_at", Type: field.TypeTime, Nullable: true},
 	}
@@ -227,6 +257,7 @@ var (
 		DevMailsTable,
 		MessagesTable,
 		OutboxMailsTable,
+		PasswordResetsTable,
 		RateLimitsTable,
 		RevokedTokensTable,
 		UsersTable,
@@ -245,4 +276,5 @@ func init() {
 	MessagesTable.ForeignKeys[0].RefTable = ConversationsTable
 	MessagesTable.ForeignKeys[1].RefTable = UsersTable
 	OutboxMailsTable.ForeignKeys[0].RefTable = UsersTable
+	PasswordResetsTable.ForeignKeys[0].RefTable = UsersTable
 }

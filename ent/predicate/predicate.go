@@ -18,6 +18,9 @@ type Message func(*sql.Selector)
 // OutboxMail is the predicate function for outboxmail builders.
 type OutboxMail func(*sql.Selector)
 
+// PasswordReset is the predicate function for passwordreset builders.
+type PasswordReset func(*sql.Selector)
+
 // RateLimit is the predicate function for ratelimit builders.
 type RateLimit func(*sql.Selector)
 

@@ -9,6 +9,7 @@ import (
 	"github.com/companyapi/companyapi/ent/devmail"
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/outboxmail"
+	"github.com/companyapi/companyapi/ent/passwordreset"
 	"github.com/companyapi/companyapi/ent/ratelimit"
 	"github.com/companyapi/companyapi/ent/revokedtoken"
 	"github.com/companyapi/companyapi/ent/schema"
@@ -114,6 +115,30 @@ func init() {
 	outboxmailDescLastError := outboxmailFields[9].Descriptor()
 	// outboxmail.LastErrorValidator is a validator for the "last_error" field. It is called by the builders before save.
 	outboxmail.LastErrorValidator = outboxmailDescLastError.Validators[0].(func(string) error)
+	passwordresetFields := schema.PasswordReset{}.Fields()
+	_ = passwordresetFields
+	// passwordresetDescTokenHash is the schema descriptor for token_hash field.
+	passwordresetDescTokenHash := passwordresetFields[1].Descriptor()
+	// passwordreset.TokenHashValidator is a validator for the "token_hash" field. It is called by the builders before save.
+	passwordreset.TokenHashValidator = func() func(string) error {
+		validators := passwordresetDescTokenHash.Validators
+		fns := [...]func(string) error{
+			validators[0].(func(string) error),
+			validators[1].(func(string) error),
+		}
+		return func(token_hash string) error {
+			for _, fn := range fns {
+				if err := fn(token_hash); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}()
+	// passwordresetDescCreatedAt is the schema descriptor for created_at field.
+	passwordresetDescCreatedAt := passwordresetFields[3].Descriptor()
+	// passwordreset.DefaultCreatedAt holds the default value on creation for the created_at field.
+	passwordreset.DefaultCreatedAt = passwordresetDescCreatedAt.Default.(func() time.Time)
 	ratelimitFields := schema.RateLimit{}.Fields()
 	_ = ratelimitFields
 	// ratelimitDescKey is the schema descriptor for key field.
@@ -247,6 +272,12 @@ func init() {
 	userDescPasswordHash := userFields[4].Descriptor()
 	// user.PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.
 	user.PasswordHashValidator = userDescPasswordHash.Validators[0].(func(string) error)
+	// userDescTokenGeneration is the schema descriptor for token_generation field.
+	userDescTokenGeneration := userFields[5].Descriptor()
+	// user.DefaultTokenGeneration holds the default value on creation for the token_generation field.
+	user.DefaultTokenGeneration = userDescTokenGeneration.Default.(int)
+	// user.TokenGenerationValidator is a validator for the "token_generation" field. It is called by the builders before save.
+	user.TokenGenerationValidator = userDescTokenGeneration.Validators[0].(func(int) error)
 }
 
 const (

@@ -1,17 +1,11 @@
 package schema
 
 import (
-	"regexp"
-
 	"entgo.io/ent"
 	"entgo.io/ent/dialect/entsql"
 	"entgo.io/ent/schema/edge"
 	"entgo.io/ent/schema/field"
 )
-
-// EmailPattern is the seed's validate_format(:email, ~r/\S+@\S+\.\S+/),
-// anchored so the whole value must match.
-var EmailPattern = regexp.MustCompile(`^\S+@\S+\.\S+$`)
 
 // User holds the schema definition for the User entity.
 type User struct {
@@ -23,8 +17,9 @@ func (User) Mixin() []ent.Mixin {
 	return []ent.Mixin{Timestamps{}}
 }
 
-// Fields of the User. The email is stored trimmed and lower-cased (see
-// Hooks) so that the unique index is case-insensitive on both stores.
+// Fields of the User. The email is stored in its normal form (see
+// NormalizeEmail and Hooks) so that the unique index holds whatever case or
+// look-alike characters an address is typed with, on both stores.
 func (User) Fields() []ent.Field {
 	return []ent.Field{
 		field.String("name").
@@ -43,8 +38,19 @@ func (User) Fields() []ent.Field {
 		field.String("password_hash").
 			Sensitive().
 			NotEmpty(),
-		// tokens_valid_after ends every token issued before it: a password
-		// change signs out the account's other sessions.
+		// token_generation is carried by every token issued (its "gen"
+		// claim) and moved on by each password change or reset: a token
+		// of an earlier generation no longer works, whatever the clocks
+		// say. A counter, not an instant, so that a token issued in the
+		// same second as a change (or by a node whose clock is ahead) is
+		// ended as surely as an older one.
+		field.Int("token_generation").
+			Default(0).
+			NonNegative(),
+		// tokens_valid_after ends the tokens issued before it that carry
+		// no generation (issued by versions before token_generation): their
+		// iat is compared with it. Every such token expires within
+		// TOKEN_TTL of the upgrade.
 		field.Time("tokens_valid_after").
 			Optional().
 			Nillable(),
@@ -68,6 +74,10 @@ func (User) Edges() []ent.Edge {
 		edge.To("messages", Message.Type).
 			Annotations(entsql.OnDelete(entsql.NoAction)),
 		edge.To("outbox_mails", OutboxMail.Type).
+			Annotations(entsql.OnDelete(entsql.Cascade)),
+		// A user has at most one live reset token: a newer replaces it.
+		edge.To("password_reset", PasswordReset.Type).
+			Unique().
 			Annotations(entsql.OnDelete(entsql.Cascade)),
 	}
 }

@@ -2,7 +2,6 @@ package schema
 
 import (
 	"context"
-	"strings"
 
 	"entgo.io/ent"
 )
@@ -13,9 +12,6 @@ type emailSetter interface {
 	Email() (string, bool)
 	SetEmail(string)
 }
-
-// NormalizeEmail is how every stored email is spelled: trimmed, lower-case.
-func NormalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // normalizeEmail makes every write of an email store its normal form,
 // whichever code path wrote it.

@@ -29,6 +29,8 @@ const (
 	FieldJob = "job"
 	// FieldPasswordHash holds the string denoting the password_hash field in the database.
 	FieldPasswordHash = "password_hash"
+	// FieldTokenGeneration holds the string denoting the token_generation field in the database.
+	FieldTokenGeneration = "token_generation"
 	// FieldTokensValidAfter holds the string denoting the tokens_valid_after field in the database.
 	FieldTokensValidAfter = "tokens_valid_after"
 	// FieldPasswordSetAt holds the string denoting the password_set_at field in the database.
@@ -41,6 +43,8 @@ const (
 	EdgeMessages = "messages"
 	// EdgeOutboxMails holds the string denoting the outbox_mails edge name in mutations.
 	EdgeOutboxMails = "outbox_mails"
+	// EdgePasswordReset holds the string denoting the password_reset edge name in mutations.
+	EdgePasswordReset = "password_reset"
 	// Table holds the table name of the user in the database.
 	Table = "users"
 	// SenderConversationsTable is the table that holds the sender_conversations relation/edge.
@@ -71,6 +75,13 @@ const (
 	OutboxMailsInverseTable = "outbox_mails"
 	// OutboxMailsColumn is the table column denoting the outbox_mails relation/edge.
 	OutboxMailsColumn = "user_id"
+	// PasswordResetTable is the table that holds the password_reset relation/edge.
+	PasswordResetTable = "password_resets"
+	// PasswordResetInverseTable is the table name for the PasswordReset entity.
+	// It exists in this package in order to avoid circular dependency with the "passwordreset" package.
+	PasswordResetInverseTable = "password_resets"
+	// PasswordResetColumn is the table column denoting the password_reset relation/edge.
+	PasswordResetColumn = "user_id"
 )
 
 // Columns holds all SQL columns for user fields.
@@ -83,6 +94,7 @@ var Columns = []string{
 	FieldEmail,
 	FieldJob,
 	FieldPasswordHash,
+	FieldTokenGeneration,
 	FieldTokensValidAfter,
 	FieldPasswordSetAt,
 }
@@ -120,6 +132,10 @@ var (
 	JobValidator func(string) error
 	// PasswordHashValidator is a validator for the "password_hash" field. It is called by the builders before save.
 	PasswordHashValidator func(string) error
+	// DefaultTokenGeneration holds the default value on creation for the "token_generation" field.
+	DefaultTokenGeneration int
+	// TokenGenerationValidator is a validator for the "token_generation" field. It is called by the builders before save.
+	TokenGenerationValidator func(int) error
 )
 
 // OrderOption defines the ordering options for the User queries.
@@ -163,6 +179,11 @@ func ByJob(opts ...sql.OrderTermOption) OrderOption {
 // ByPasswordHash orders the results by the password_hash field.
 func ByPasswordHash(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldPasswordHash, opts...).ToFunc()
+}
+
+// ByTokenGeneration orders the results by the token_generation field.
+func ByTokenGeneration(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldTokenGeneration, opts...).ToFunc()
 }
 
 // ByTokensValidAfter orders the results by the tokens_valid_after field.
@@ -230,6 +251,13 @@ func ByOutboxMails(term sql.OrderTerm, terms ...sql.OrderTerm) OrderOption {
 		sqlgraph.OrderByNeighborTerms(s, newOutboxMailsStep(), append([]sql.OrderTerm{term}, terms...)...)
 	}
 }
+
+// ByPasswordResetField orders the results by password_reset field.
+func ByPasswordResetField(field string, opts ...sql.OrderTermOption) OrderOption {
+	return func(s *sql.Selector) {
+		sqlgraph.OrderByNeighborTerms(s, newPasswordResetStep(), sql.OrderByField(field, opts...))
+	}
+}
 func newSenderConversationsStep() *sqlgraph.Step {
 	return sqlgraph.NewStep(
 		sqlgraph.From(Table, FieldID),
@@ -256,5 +284,12 @@ func newOutboxMailsStep() *sqlgraph.Step {
 		sqlgraph.From(Table, FieldID),
 		sqlgraph.To(OutboxMailsInverseTable, FieldID),
 		sqlgraph.Edge(sqlgraph.O2M, false, OutboxMailsTable, OutboxMailsColumn),
+	)
+}
+func newPasswordResetStep() *sqlgraph.Step {
+	return sqlgraph.NewStep(
+		sqlgraph.From(Table, FieldID),
+		sqlgraph.To(PasswordResetInverseTable, FieldID),
+		sqlgraph.Edge(sqlgraph.O2O, false, PasswordResetTable, PasswordResetColumn),
 	)
 }

@@ -90,6 +90,11 @@ func PasswordHash(v string) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldPasswordHash, v))
 }
 
+// TokenGeneration applies equality check predicate on the "token_generation" field. It's identical to TokenGenerationEQ.
+func TokenGeneration(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTokenGeneration, v))
+}
+
 // TokensValidAfter applies equality check predicate on the "tokens_valid_after" field. It's identical to TokensValidAfterEQ.
 func TokensValidAfter(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldTokensValidAfter, v))
@@ -505,6 +510,46 @@ func PasswordHashContainsFold(v string) predicate.User {
 	return predicate.User(sql.FieldContainsFold(FieldPasswordHash, v))
 }
 
+// TokenGenerationEQ applies the EQ predicate on the "token_generation" field.
+func TokenGenerationEQ(v int) predicate.User {
+	return predicate.User(sql.FieldEQ(FieldTokenGeneration, v))
+}
+
+// TokenGenerationNEQ applies the NEQ predicate on the "token_generation" field.
+func TokenGenerationNEQ(v int) predicate.User {
+	return predicate.User(sql.FieldNEQ(FieldTokenGeneration, v))
+}
+
+// TokenGenerationIn applies the In predicate on the "token_generation" field.
+func TokenGenerationIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldIn(FieldTokenGeneration, vs...))
+}
+
+// TokenGenerationNotIn applies the NotIn predicate on the "token_generation" field.
+func TokenGenerationNotIn(vs ...int) predicate.User {
+	return predicate.User(sql.FieldNotIn(FieldTokenGeneration, vs...))
+}
+
+// TokenGenerationGT applies the GT predicate on the "token_generation" field.
+func TokenGenerationGT(v int) predicate.User {
+	return predicate.User(sql.FieldGT(FieldTokenGeneration, v))
+}
+
+// TokenGenerationGTE applies the GTE predicate on the "token_generation" field.
+func TokenGenerationGTE(v int) predicate.User {
+	return predicate.User(sql.FieldGTE(FieldTokenGeneration, v))
+}
+
+// TokenGenerationLT applies the LT predicate on the "token_generation" field.
+func TokenGenerationLT(v int) predicate.User {
+	return predicate.User(sql.FieldLT(FieldTokenGeneration, v))
+}
+
+// TokenGenerationLTE applies the LTE predicate on the "token_generation" field.
+func TokenGenerationLTE(v int) predicate.User {
+	return predicate.User(sql.FieldLTE(FieldTokenGeneration, v))
+}
+
 // TokensValidAfterEQ applies the EQ predicate on the "tokens_valid_after" field.
 func TokensValidAfterEQ(v time.Time) predicate.User {
 	return predicate.User(sql.FieldEQ(FieldTokensValidAfter, v))
@@ -689,6 +734,29 @@ func HasOutboxMails() predicate.User {
 func HasOutboxMailsWith(preds ...predicate.OutboxMail) predicate.User {
 	return predicate.User(func(s *sql.Selector) {
 		step := newOutboxMailsStep()
+		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
+			for _, p := range preds {
+				p(s)
+			}
+		})
+	})
+}
+
+// HasPasswordReset applies the HasEdge predicate on the "password_reset" edge.
+func HasPasswordReset() predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := sqlgraph.NewStep(
+			sqlgraph.From(Table, FieldID),
+			sqlgraph.Edge(sqlgraph.O2O, false, PasswordResetTable, PasswordResetColumn),
+		)
+		sqlgraph.HasNeighbors(s, step)
+	})
+}
+
+// HasPasswordResetWith applies the HasEdge predicate on the "password_reset" edge with a given conditions (other predicates).
+func HasPasswordResetWith(preds ...predicate.PasswordReset) predicate.User {
+	return predicate.User(func(s *sql.Selector) {
+		step := newPasswordResetStep()
 		sqlgraph.HasNeighborsWith(s, step, func(s *sql.Selector) {
 			for _, p := range preds {
 				p(s)

@@ -12,9 +12,9 @@ import (
 
 // Accounts is what verifying a token needs from the domain.
 type Accounts interface {
-	// Principal returns the user and whether the token (jti, issued at) was
-	// revoked or ended by a password change.
-	Principal(ctx context.Context, userID int, jti string, issuedAt time.Time) (chat.User, bool, error)
+	// Principal returns the user and whether the token (jti, generation,
+	// issued at) was revoked or ended by a password change or reset.
+	Principal(ctx context.Context, userID int, jti string, generation int, issuedAt time.Time) (chat.User, bool, error)
 }
 
 // Identity is an authenticated request's user and token.
@@ -56,7 +56,7 @@ func (a *Authenticator) Verify(ctx context.Context, token string) (*Identity, er
 		return nil, ErrInvalidToken
 	}
 	id, _ := c.UserID()
-	u, revoked, err := a.Accounts.Principal(ctx, id, c.ID, c.IssuedAt.Time)
+	u, revoked, err := a.Accounts.Principal(ctx, id, c.ID, c.Generation(), c.IssuedAt.Time)
 	switch {
 	case chat.KindOf(err) == chat.KindNotFound:
 		// A well-signed token of a user that no longer exists.

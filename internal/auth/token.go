@@ -10,15 +10,29 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/companyapi/companyapi/internal/chat"
 )
 
 // Issuer is the iss claim, as the seed's Guardian config.
 const Issuer = "CompanyApi"
 
-// Claims are a token's registered claims; sub is "User:<id>" as the seed's
-// subject_for_token.
+// Claims are a token's registered claims, sub "User:<id>" as the seed's
+// subject_for_token, and gen: the user's token generation when it was
+// issued (see chat.Service.Principal).
 type Claims struct {
 	jwt.RegisteredClaims
+	// Gen is nil in tokens issued before generations existed.
+	Gen *int `json:"gen,omitempty"`
+}
+
+// Generation returns the gen claim, or chat.LegacyGeneration for a token
+// that has none.
+func (c *Claims) Generation() int {
+	if c.Gen == nil || *c.Gen < 0 {
+		return chat.LegacyGeneration
+	}
+	return *c.Gen
 }
 
 // UserID returns the id in sub.
@@ -60,8 +74,9 @@ func NewTokens(secret []byte, ttl time.Duration) *Tokens {
 	}
 }
 
-// Issue signs a token for userID and returns it with its claims.
-func (t *Tokens) Issue(userID int) (string, *Claims, error) {
+// Issue signs a token for userID in the user's token generation (the
+// chat.User's TokenGeneration) and returns it with its claims.
+func (t *Tokens) Issue(userID, generation int) (string, *Claims, error) {
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", nil, err
@@ -74,7 +89,7 @@ func (t *Tokens) Issue(userID int) (string, *Claims, error) {
 		IssuedAt:  jwt.NewNumericDate(now),
 		NotBefore: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(t.ttl)),
-	}}
+	}, &generation}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.secret)
 	if err != nil {
 		return "", nil, fmt.Errorf("sign token: %w", err)

@@ -8,7 +8,7 @@ import (
 
 func TestTokens(t *testing.T) {
 	tk := NewTokens([]byte("0123456789abcdef0123456789abcdef"), time.Hour)
-	s, c, err := tk.Issue(42)
+	s, c, err := tk.Issue(42, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,7 +22,7 @@ func TestTokens(t *testing.T) {
 	if d := got.ExpiresAt.Sub(got.IssuedAt.Time); d != time.Hour {
 		t.Fatalf("lifetime %v", d)
 	}
-	_, c2, _ := tk.Issue(42)
+	_, c2, _ := tk.Issue(42, 0)
 	if c2.ID == c.ID {
 		t.Fatal("jti repeated")
 	}
@@ -32,7 +32,7 @@ func TestTokens(t *testing.T) {
 	}
 	past := NewTokens([]byte("0123456789abcdef0123456789abcdef"), time.Hour)
 	past.now = func() time.Time { return time.Now().Add(-3 * time.Hour) }
-	old, _, _ := past.Issue(42)
+	old, _, _ := past.Issue(42, 0)
 	if _, err := tk.Parse(old); err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired token: %v", err)
 	}

@@ -3,6 +3,7 @@ package chat
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/companyapi/companyapi/internal/store"
 )
@@ -20,6 +21,7 @@ const (
 	KindForbidden
 	KindConflict
 	KindUnavailable
+	KindRateLimited
 )
 
 // String names the kind as clients see it in a "reason".
@@ -37,6 +39,8 @@ func (k Kind) String() string {
 		return "conflict"
 	case KindUnavailable:
 		return "unavailable"
+	case KindRateLimited:
+		return "rate limited"
 	default:
 		return "internal error"
 	}
@@ -49,6 +53,8 @@ type Error struct {
 	Kind    Kind
 	Message string
 	Fields  map[string][]string
+	// RetryAfter, on KindRateLimited, is when the caller may try again.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {

@@ -21,11 +21,14 @@ type MessageStored struct {
 }
 
 // SessionsEnded says that tokens of a user stopped working: the one named
-// TokenID (a logout), or all of them when TokenID is "" (a password
-// change). Their sockets are closed.
+// TokenID (a logout), or, when TokenID is "", all of those issued before a
+// password change or reset, which moved the user's token generation to
+// Generation. Their sockets are closed. A Generation of 0 (an announcement
+// from a node that predates generations) ends every token of the user.
 type SessionsEnded struct {
-	UserID  int
-	TokenID string
+	UserID     int
+	TokenID    string
+	Generation int
 }
 
 // ConversationCreated is a new conversation; To are its participants. Its

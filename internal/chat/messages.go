@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -17,6 +18,10 @@ import (
 
 // MaxContentLen is the longest message, in characters.
 const MaxContentLen = schema.MaxContentLen
+
+// maxRefusalPause bounds how long a send over the budget waits for its
+// refusal (see SendMessage).
+const maxRefusalPause = time.Second
 
 // ValidateSend checks a send's content and client_id without the store.
 // SendMessage applies it too; transports call it to report these errors
@@ -64,12 +69,26 @@ func validateClientID(fe FieldErrors, id string) {
 // A ClientID the sender used before returns the message stored then, with
 // Repeat set, and stores and pushes nothing.
 //
+// Each sender has a budget of Config.SendRate messages a second, with
+// bursts of Config.SendBurst, over every socket and REST together; a send
+// over it is refused before anything is stored, so that one user's flood
+// costs the store and the other users nothing. The refusal comes once the
+// sender's next token is due (at most a second later): a client that does
+// not wait for it is slowed to its budget, rather than answered as fast as
+// it can ask (a socket refused at 10 000 frames a second took the CPU the
+// other users' sends needed).
+//
 // Errors: ErrNotFound when the conversation does not exist or the sender is
 // not in it; KindInvalid on "content", on "client_id", or on "user" when
-// RecipientID is set and is not the other participant; ErrUnavailable.
+// RecipientID is set and is not the other participant; KindRateLimited,
+// with RetryAfter; ErrUnavailable.
 func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error) {
 	if err := ValidateSend(in.Content, in.ClientID); err != nil {
 		return Message{}, err
+	}
+	if ok, wait := s.sendLimit.Take(in.SenderID); !ok {
+		waitUntil(ctx, time.Now().Add(min(wait, maxRefusalPause)))
+		return Message{}, &Error{Kind: KindRateLimited, Message: KindRateLimited.String(), RetryAfter: wait}
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.sendTimeout)
 	defer cancel()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/internal/ratelimit"
 )
 
 // PasswordHasher hashes and verifies passwords (internal/auth).
@@ -37,8 +38,13 @@ type Config struct {
 	// Outbox, when set, is woken after a mail is queued; otherwise the
 	// senders find it when they next poll.
 	Outbox Notifier
-	// MailFrom is the sender of the account mails.
-	MailFrom string
+	// SendRate is how many messages a second each sender may send, in
+	// bursts of up to SendBurst (kept in this process: see SendMessage);
+	// 0 sends without a limit.
+	SendRate, SendBurst int
+	// RegistrationDomains, when set, are the only mail domains (ASCII
+	// form, see schema.NormalizeDomain) that may register.
+	RegistrationDomains []string
 	// Events hears of what was committed (messages, ended sessions);
 	// default: nobody.
 	Events Announcer
@@ -53,7 +59,15 @@ type Config struct {
 	// SendTimeout bounds a send: a message the store has not confirmed by
 	// then is answered ErrUnavailable. Default 10 s.
 	SendTimeout time.Duration
-	Now         func() time.Time
+	// ResetAnswerTime is the least time RequestPasswordReset takes, so
+	// that its time does not tell whether the account exists; default
+	// DefaultResetAnswerTime.
+	ResetAnswerTime time.Duration
+	// RegisterAnswerTime is the least time Register takes once the input
+	// is valid, so that its time does not tell a taken email from a new
+	// one; default DefaultRegisterAnswerTime.
+	RegisterAnswerTime time.Duration
+	Now                func() time.Time
 }
 
 // DefaultSendTimeout is Config.SendTimeout's default.
@@ -70,9 +84,13 @@ type Service struct {
 	convs  *participantCache
 	writer *batchWriter
 	// sendTimeout bounds SendMessage (Config.SendTimeout).
-	sendTimeout time.Duration
-	pg          *pgBatch
-	isSQLite    bool
+	sendTimeout        time.Duration
+	resetAnswerTime    time.Duration
+	registerAnswerTime time.Duration
+	domains            []string
+	sendLimit          *ratelimit.Local
+	pg                 *pgBatch
+	isSQLite           bool
 	// principalSQL and unreadTotalSQL are their queries with this
 	// dialect's placeholders.
 	principalSQL   string
@@ -105,16 +123,26 @@ func New(cfg Config) (*Service, error) {
 	if cfg.SendTimeout <= 0 {
 		cfg.SendTimeout = DefaultSendTimeout
 	}
+	if cfg.ResetAnswerTime <= 0 {
+		cfg.ResetAnswerTime = DefaultResetAnswerTime
+	}
+	if cfg.RegisterAnswerTime <= 0 {
+		cfg.RegisterAnswerTime = DefaultRegisterAnswerTime
+	}
 	s := &Service{
-		client:      cfg.Client,
-		hasher:      cfg.Hasher,
-		outbox:      cfg.Outbox,
-		events:      cfg.Events,
-		log:         cfg.Logger,
-		now:         cfg.Now,
-		convs:       newParticipantCache(100_000),
-		sendTimeout: cfg.SendTimeout,
-		isSQLite:    cfg.Dialect == "sqlite",
+		client:             cfg.Client,
+		hasher:             cfg.Hasher,
+		outbox:             cfg.Outbox,
+		events:             cfg.Events,
+		log:                cfg.Logger,
+		now:                cfg.Now,
+		convs:              newParticipantCache(100_000),
+		sendTimeout:        cfg.SendTimeout,
+		resetAnswerTime:    cfg.ResetAnswerTime,
+		registerAnswerTime: cfg.RegisterAnswerTime,
+		domains:            cfg.RegistrationDomains,
+		sendLimit:          ratelimit.NewLocal(cfg.SendRate, cfg.SendBurst),
+		isSQLite:           cfg.Dialect == "sqlite",
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
 	s.unreadTotalSQL = fmt.Sprintf(unreadTotalQuery, "$1")

@@ -9,6 +9,9 @@ type User struct {
 	Subname string `json:"subname"`
 	Email   string `json:"email"`
 	Job     string `json:"job"`
+	// TokenGeneration is the generation new tokens of the user are issued
+	// in (see Principal); clients never see it.
+	TokenGeneration int `json:"-"`
 }
 
 // Message is a stored chat message, the seed's message JSON, plus the

@@ -5,7 +5,7 @@ import (
 )
 
 func userOf(u *ent.User) User {
-	return User{ID: u.ID, Name: u.Name, Subname: u.Subname, Email: u.Email, Job: u.Job}
+	return User{ID: u.ID, Name: u.Name, Subname: u.Subname, Email: u.Email, Job: u.Job, TokenGeneration: u.TokenGeneration}
 }
 
 func messageOf(m *ent.Message) Message {

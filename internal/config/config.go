@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/companyapi/companyapi/ent/schema"
 	"github.com/companyapi/companyapi/internal/store"
 )
 
@@ -60,7 +61,27 @@ type Config struct {
 	// TrustedProxies are exempt. 0 disables.
 	MaxConnsPerIP int
 	DBConnectWait time.Duration
+	// PasswordResetTTL is how long a password reset token works.
+	PasswordResetTTL time.Duration
+	// RegistrationDomains are the mail domains (ASCII form) that may
+	// register; empty allows any.
+	RegistrationDomains []string
+	// SendRate is how many messages a second each user may send (socket
+	// and REST together), with bursts of SendBurst; 0 disables.
+	SendRate  int
+	SendBurst int
+	// MaxSocketsPerUser caps each user's open sockets on a node; 0
+	// disables.
+	MaxSocketsPerUser int
 }
+
+// The listen addresses when ADDR is unset. Dev serves the dev mailbox
+// (/sent_mails, every generated password) and accepts any origin on the
+// socket: only this machine may reach it, as in Phoenix's dev config.
+const (
+	DefaultDevAddr  = "127.0.0.1:4000"
+	DefaultProdAddr = ":4000"
+)
 
 // Error names the variable that is wrong; the binary exits with code 2.
 type Error struct {
@@ -79,11 +100,14 @@ func IsConfigError(err error) bool {
 // Load reads and validates the environment through getenv.
 func Load(getenv func(string) string) (Config, error) {
 	c := Config{
-		Addr:        or(getenv("ADDR"), ":4000"),
 		DatabaseURL: or(getenv("DATABASE_URL"), store.DefaultURL),
 		Env:         or(getenv("APP_ENV"), Dev),
 		SMTPURL:     getenv("SMTP_URL"),
 		MailFrom:    or(getenv("MAIL_FROM"), "company@localhost"),
+	}
+	c.Addr = or(getenv("ADDR"), DefaultDevAddr)
+	if c.Env == Prod {
+		c.Addr = or(getenv("ADDR"), DefaultProdAddr)
 	}
 	c.NodeName = getenv("NODE_NAME")
 	if c.NodeName == "" {
@@ -132,6 +156,24 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MigrateOnStart = boolean(getenv, "MIGRATE_ON_START", true, add)
 	c.RateLimitLogin = integer(getenv, "RATE_LIMIT_LOGIN", 30, add)
 	c.MaxConnsPerIP = integer(getenv, "MAX_CONNS_PER_IP", 1000, add)
+	c.PasswordResetTTL = duration(getenv, "PASSWORD_RESET_TTL", time.Hour, add)
+	c.SendRate = integer(getenv, "RATE_LIMIT_SEND", 10, add)
+	c.SendBurst = integer(getenv, "RATE_LIMIT_SEND_BURST", 30, add)
+	if c.SendRate > 0 && c.SendBurst == 0 {
+		add("RATE_LIMIT_SEND_BURST", "0 would refuse every message; set RATE_LIMIT_SEND=0 to disable the limit")
+	}
+	c.MaxSocketsPerUser = integer(getenv, "MAX_SOCKETS_PER_USER", 32, add)
+	for _, d := range strings.Split(getenv("REGISTRATION_DOMAINS"), ",") {
+		if d = strings.TrimPrefix(strings.TrimSpace(d), "@"); d == "" {
+			continue
+		}
+		ascii, err := schema.NormalizeDomain(d)
+		if err != nil || !strings.Contains(ascii, ".") {
+			add("REGISTRATION_DOMAINS", "%q is not a mail domain such as example.com", d)
+			continue
+		}
+		c.RegistrationDomains = append(c.RegistrationDomains, ascii)
+	}
 	if c.DBMaxConns = integer(getenv, "DB_MAX_CONNS", 32, add); c.DBMaxConns == 0 {
 		add("DB_MAX_CONNS", "must be at least 1")
 	}

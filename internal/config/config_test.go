@@ -49,7 +49,7 @@ func TestLoadDefaults(t *testing.T) {
 		name      string
 		got, want any
 	}{
-		{"Addr", c.Addr, ":4000"},
+		{"Addr", c.Addr, "127.0.0.1:4000"},
 		{"DatabaseURL", c.DatabaseURL, store.DefaultURL},
 		{"Env", c.Env, config.Dev},
 		{"Dev()", c.Dev(), true},
@@ -65,6 +65,11 @@ func TestLoadDefaults(t *testing.T) {
 		{"SMTPURL", c.SMTPURL, ""},
 		{"LogLevel", c.LogLevel, slog.LevelInfo},
 		{"AllowedOrigins", len(c.AllowedOrigins), 0},
+		{"PasswordResetTTL", c.PasswordResetTTL, time.Hour},
+		{"RegistrationDomains", len(c.RegistrationDomains), 0},
+		{"SendRate", c.SendRate, 10},
+		{"SendBurst", c.SendBurst, 30},
+		{"MaxSocketsPerUser", c.MaxSocketsPerUser, 32},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -105,6 +110,39 @@ func TestLoadValues(t *testing.T) {
 	}
 }
 
+// TestLoadDefaultAddr: without ADDR, dev listens on this machine only (its
+// /sent_mails shows every generated password); prod on every interface.
+func TestLoadDefaultAddr(t *testing.T) {
+	if c, _ := config.Load(env()); c.Addr != "127.0.0.1:4000" {
+		t.Errorf("dev default ADDR %q, want 127.0.0.1:4000", c.Addr)
+	}
+	c, err := config.Load(env("APP_ENV", "prod", "JWT_SECRET", strings.Repeat("s", 32), "SMTP_URL", "smtp://mail:25"))
+	if err != nil || c.Addr != ":4000" {
+		t.Errorf("prod default ADDR %q (%v), want :4000", c.Addr, err)
+	}
+	if c, _ := config.Load(env("ADDR", ":4000")); c.Addr != ":4000" {
+		t.Errorf("dev with ADDR=:4000 listens on %q", c.Addr)
+	}
+}
+
+func TestLoadLimits(t *testing.T) {
+	c, err := config.Load(env(
+		"PASSWORD_RESET_TTL", "30m",
+		"REGISTRATION_DOMAINS", " Example.COM, @corp.example ,, Bücher.de",
+		"RATE_LIMIT_SEND", "0", "RATE_LIMIT_SEND_BURST", "0",
+		"MAX_SOCKETS_PER_USER", "4",
+	))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if want := []string{"example.com", "corp.example", "xn--bcher-kva.de"}; !slices.Equal(c.RegistrationDomains, want) {
+		t.Errorf("RegistrationDomains = %q, want %q", c.RegistrationDomains, want)
+	}
+	if c.PasswordResetTTL != 30*time.Minute || c.SendRate != 0 || c.MaxSocketsPerUser != 4 {
+		t.Errorf("Load = %+v", c)
+	}
+}
+
 func TestLoadAddr(t *testing.T) {
 	for _, addr := range []string{":4000", "127.0.0.1:0", "[::1]:8080", "localhost:4000", "0.0.0.0:65535"} {
 		if c, err := config.Load(env("ADDR", addr)); err != nil || c.Addr != addr {
@@ -133,6 +171,12 @@ func TestLoadErrors(t *testing.T) {
 		{"nok, ADDR port not a number", []string{"ADDR", "localhost:http"}, []string{"ADDR"}},
 		{"nok, ADDR port out of range", []string{"ADDR", ":70000"}, []string{"ADDR"}},
 		{"nok, ADDR a URL", []string{"ADDR", "http://localhost:4000"}, []string{"ADDR"}},
+		{"nok, REGISTRATION_DOMAINS not a domain", []string{"REGISTRATION_DOMAINS", "example.com,not a domain"}, []string{"REGISTRATION_DOMAINS"}},
+		{"nok, REGISTRATION_DOMAINS without a dot", []string{"REGISTRATION_DOMAINS", "localhost"}, []string{"REGISTRATION_DOMAINS"}},
+		{"nok, PASSWORD_RESET_TTL", []string{"PASSWORD_RESET_TTL", "1 hour"}, []string{"PASSWORD_RESET_TTL"}},
+		{"nok, RATE_LIMIT_SEND negative", []string{"RATE_LIMIT_SEND", "-1"}, []string{"RATE_LIMIT_SEND"}},
+		{"nok, a send limit without a burst", []string{"RATE_LIMIT_SEND_BURST", "0"}, []string{"RATE_LIMIT_SEND_BURST"}},
+		{"nok, MAX_SOCKETS_PER_USER", []string{"MAX_SOCKETS_PER_USER", "many"}, []string{"MAX_SOCKETS_PER_USER"}},
 		{"nok, several at once", []string{"TOKEN_TTL", "abc", "MIGRATE_ON_START", "maybe", "RATE_LIMIT_LOGIN", "-3", "LOG_LEVEL", "loud", "MAIL_FROM", "nobody"},
 			[]string{"LOG_LEVEL", "MAIL_FROM", "MIGRATE_ON_START", "RATE_LIMIT_LOGIN", "TOKEN_TTL"}},
 	}

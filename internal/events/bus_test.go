@@ -64,11 +64,11 @@ func TestTwoNodes(t *testing.T) {
 	_, sb := node(t, "b", brk)
 	big := strings.Repeat("é", 4000) // 8 000 bytes: over NOTIFY's limit
 	a.Announce(msg(1, "hi"), msg(2, big))
-	a.Announce(chat.SessionsEnded{UserID: 7, TokenID: "j"})
-	if got, _ := sa.snapshot(); len(got) != 3 {
-		t.Fatalf("the announcing node's subscriber got %d events at once, want 3", len(got))
+	a.Announce(chat.SessionsEnded{UserID: 7, TokenID: "j"}, chat.SessionsEnded{UserID: 7, Generation: 3})
+	if got, _ := sa.snapshot(); len(got) != 4 {
+		t.Fatalf("the announcing node's subscriber got %d events at once, want 4", len(got))
 	}
-	waitFor(t, "the other node", func() bool { got, _ := sb.snapshot(); return len(got) == 3 })
+	waitFor(t, "the other node", func() bool { got, _ := sb.snapshot(); return len(got) == 4 })
 	got, resyncs := sb.snapshot()
 	first := got[0].(chat.MessageStored)
 	if first.Message.Content != "hi" || first.Elided || first.Origin != "" || len(first.To) != 2 {
@@ -78,14 +78,14 @@ func TestTwoNodes(t *testing.T) {
 	if !second.Elided || second.Message.ID != 2 || second.Message.ConversationID != 9 || second.Message.Content != "" {
 		t.Fatalf("a message too large for the broker arrived as %+v, want its ids without content", second)
 	}
-	if got[2] != (chat.SessionsEnded{UserID: 7, TokenID: "j"}) {
-		t.Fatalf("third event %+v", got[2])
+	if got[2] != (chat.SessionsEnded{UserID: 7, TokenID: "j"}) || got[3] != (chat.SessionsEnded{UserID: 7, Generation: 3}) {
+		t.Fatalf("ended sessions arrived as %+v and %+v", got[2], got[3])
 	}
 	if resyncs != 0 {
 		t.Fatalf("%d resyncs without a gap", resyncs)
 	}
-	if own, _ := sa.snapshot(); len(own) != 3 {
-		t.Fatalf("the announcing node got its own events %d times over the broker", len(own)-3)
+	if own, _ := sa.snapshot(); len(own) != 4 {
+		t.Fatalf("the announcing node got its own events %d times over the broker", len(own)-4)
 	}
 }
 

@@ -36,6 +36,7 @@ type wireItem struct {
 	// se, rd, ty: the user; se: the token
 	User  int    `json:"u,omitempty"`
 	Token string `json:"t,omitempty"`
+	Gen   int    `json:"g,omitempty"`
 	// cc
 	Conversation *chat.Conversation `json:"cv,omitempty"`
 	// rd: the message read up to
@@ -100,7 +101,7 @@ func toWire(ev chat.Event) (wireItem, bool) {
 		m := e.Message
 		return wireItem{Kind: "m", Message: &m, To: e.To, Prev: e.Prev}, true
 	case chat.SessionsEnded:
-		return wireItem{Kind: "se", User: e.UserID, Token: e.TokenID}, true
+		return wireItem{Kind: "se", User: e.UserID, Token: e.TokenID, Gen: e.Generation}, true
 	case chat.ConversationCreated:
 		c := e.Conversation
 		return wireItem{Kind: "cc", Conversation: &c, To: e.To}, true
@@ -146,7 +147,7 @@ func decode(payload []byte) (envelope, []chat.Event, error) {
 				Message: chat.Message{ID: it.ID, ConversationID: it.Conv, SenderID: it.Sender},
 				Prev:    it.Prev, To: it.To, Elided: true})
 		case "se":
-			events = append(events, chat.SessionsEnded{UserID: it.User, TokenID: it.Token})
+			events = append(events, chat.SessionsEnded{UserID: it.User, TokenID: it.Token, Generation: it.Gen})
 		case "cc":
 			if it.Conversation != nil {
 				events = append(events, chat.ConversationCreated{Conversation: *it.Conversation, To: it.To})

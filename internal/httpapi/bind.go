@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 
@@ -42,8 +43,15 @@ func bindObject(c echo.Context, key string) (*object, error) {
 }
 
 // bindTop reads the body as one JSON object, for the routes that take
-// their fields at the top level. A body that is not a JSON object is a 400.
+// their fields at the top level (and for bindObject). Only a body declared
+// application/json is read (415 otherwise): a browser sends a cross-site
+// form post, text/plain included, without asking first, but never
+// application/json, so no other site's page can make a visitor's browser
+// register or log in. A body that is not a JSON object is a 400.
 func bindTop(c echo.Context) (*object, error) {
+	if !isJSON(c.Request().Header.Get(echo.HeaderContentType)) {
+		return nil, echo.NewHTTPError(http.StatusUnsupportedMediaType)
+	}
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		// Echo's limit answers with its own error on streamed (chunked)
@@ -59,6 +67,13 @@ func bindTop(c echo.Context) (*object, error) {
 		return nil, echo.NewHTTPError(http.StatusBadRequest)
 	}
 	return &object{fields: fields, errs: chat.FieldErrors{}}, nil
+}
+
+// isJSON reports whether a Content-Type is application/json, with or
+// without parameters (charset=utf-8).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == echo.MIMEApplicationJSON
 }
 
 // str returns a string field; absent or null is "", anything else that is

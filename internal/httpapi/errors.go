@@ -3,7 +3,9 @@ package httpapi
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -20,6 +22,7 @@ var statusOf = map[chat.Kind]int{
 	chat.KindForbidden:       http.StatusForbidden,
 	chat.KindConflict:        http.StatusConflict,
 	chat.KindUnavailable:     http.StatusServiceUnavailable,
+	chat.KindRateLimited:     http.StatusTooManyRequests,
 	chat.KindInternal:        http.StatusInternalServerError,
 }
 
@@ -32,6 +35,7 @@ var wordOf = map[int]string{
 	http.StatusNotFound:              chat.KindNotFound.String(),
 	http.StatusMethodNotAllowed:      "method not allowed",
 	http.StatusRequestEntityTooLarge: "request too large",
+	http.StatusUnsupportedMediaType:  "unsupported media type",
 	http.StatusTooManyRequests:       "too many requests",
 	http.StatusServiceUnavailable:    chat.KindUnavailable.String(),
 }
@@ -58,6 +62,9 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, body := render(err)
+		if wait := chat.AsError(err).RetryAfter; wait > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		}
 		switch {
 		case status == http.StatusServiceUnavailable:
 			// The store or the server is not answering now; the client

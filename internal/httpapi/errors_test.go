@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -27,6 +28,7 @@ func TestRender(t *testing.T) {
 		{"token revoked", auth.ErrRevokedToken, 401, messageBody{"token revoked"}},
 		{"unavailable, whatever its message", &chat.Error{Kind: chat.KindUnavailable, Message: "server is shutting down"}, 503, messageBody{"unavailable"}},
 		{"conflict", &chat.Error{Kind: chat.KindConflict, Message: "duplicate key"}, 409, messageBody{"conflict"}},
+		{"rate limited", &chat.Error{Kind: chat.KindRateLimited, RetryAfter: time.Second}, 429, messageBody{"rate limited"}},
 		{"anything else", errors.New("pq: secret detail"), 500, messageBody{"internal error"}},
 		{"Echo's 404", echo.ErrNotFound, 404, messageBody{"not found"}},
 		{"Echo's 405", echo.ErrMethodNotAllowed, 405, messageBody{"method not allowed"}},

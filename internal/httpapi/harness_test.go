@@ -41,11 +41,32 @@ type mailbox struct {
 	outbox *outbox.Worker
 }
 
-var mailedPassword = regexp.MustCompile(`generated password ([A-Za-z0-9_-]{16,})\.`)
+var (
+	mailedPassword   = regexp.MustCompile(`generated password ([A-Za-z0-9_-]{16,})\.`)
+	mailedResetToken = regexp.MustCompile(`reset token is ([A-Za-z0-9_-]{43})`)
+)
 
 // password sends the queued mails and returns the password of the newest
 // welcome mail to email.
 func (m *mailbox) password(t testing.TB, email string) string {
+	t.Helper()
+	p := m.find(t, email, mailedPassword)
+	if p == "" {
+		t.Fatalf("no welcome mail to %s", email)
+	}
+	return p
+}
+
+// resetToken sends the queued mails and returns the token of the newest
+// reset mail to email, or "" when there is none.
+func (m *mailbox) resetToken(t testing.TB, email string) string {
+	t.Helper()
+	return m.find(t, email, mailedResetToken)
+}
+
+// find sends the queued mails and returns what re's group matches in the
+// newest mail to email that it matches; "" when none does.
+func (m *mailbox) find(t testing.TB, email string, re *regexp.Regexp) string {
 	t.Helper()
 	if err := m.outbox.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -56,12 +77,11 @@ func (m *mailbox) password(t testing.TB, email string) string {
 	}
 	for _, ml := range all {
 		if strings.EqualFold(ml.To, email) {
-			if p := mailedPassword.FindStringSubmatch(ml.Text); p != nil {
-				return p[1]
+			if found := re.FindStringSubmatch(ml.Text); found != nil {
+				return found[1]
 			}
 		}
 	}
-	t.Fatalf("no welcome mail to %s", email)
 	return ""
 }
 
@@ -69,7 +89,7 @@ func (m *mailbox) password(t testing.TB, email string) string {
 func newMailbox(t testing.TB, st *store.Store, hasher chat.PasswordHasher) *mailbox {
 	t.Helper()
 	box := mail.NewMailbox(nil, 0)
-	prep, err := chat.NewAccountMails(st.Client, hasher, auth.GeneratePassword, "chat@example.com")
+	prep, err := chat.NewAccountMails(chat.AccountMailsConfig{Client: st.Client, Hasher: hasher, GeneratePassword: auth.GeneratePassword, From: "chat@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,18 +109,31 @@ type env struct {
 	st     *store.Store
 	mail   *mailbox
 	tokens *auth.Tokens
+	authn  *auth.Authenticator
 	events *announced
 }
 
-type envOption func(*httpapi.Config)
+// envOption adjusts the API's and the chat service's configuration.
+type envOption func(*httpapi.Config, *chat.Config)
 
 // withRateLimit limits login and registration to n a minute per client, in
 // the store like the server does.
 func withRateLimit(n int) envOption {
-	return func(c *httpapi.Config) {
+	return func(c *httpapi.Config, _ *chat.Config) {
 		st := c.DB.(*store.Store)
 		c.RateLimit = ratelimit.New(st.Client, st.Dialect, n)
 	}
+}
+
+// withOrigins lets pages on origins call the API (CORS).
+func withOrigins(origins ...string) envOption {
+	return func(c *httpapi.Config, _ *chat.Config) { c.AllowedOrigins = origins }
+}
+
+// withSendLimit gives each sender rate messages a second, in bursts of
+// burst.
+func withSendLimit(rate, burst int) envOption {
+	return func(_ *httpapi.Config, c *chat.Config) { c.SendRate, c.SendBurst = rate, burst }
 }
 
 func newEnv(t *testing.T, st *store.Store, opts ...envOption) *env {
@@ -114,24 +147,24 @@ func newEnvTB(t testing.TB, st *store.Store, opts ...envOption) *env {
 	hasher := auth.NewHasher(fastArgon2, 0)
 	mb := newMailbox(t, st, hasher)
 	heard := &announced{}
-	svc, err := chat.New(chat.Config{Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Events: heard})
+	tokens := auth.NewTokens(testSecret, time.Hour)
+	ccfg := chat.Config{Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Events: heard}
+	cfg := httpapi.Config{Tokens: tokens, DB: st, Logger: slog.New(slog.DiscardHandler)}
+	for _, o := range opts {
+		o(&cfg, &ccfg)
+	}
+	svc, err := chat.New(ccfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	tokens := auth.NewTokens(testSecret, time.Hour)
-	cfg := httpapi.Config{
-		Chat: svc, Auth: &auth.Authenticator{Tokens: tokens, Accounts: svc}, Tokens: tokens, DB: st,
-		Logger: slog.New(slog.DiscardHandler),
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
+	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
+	cfg.Chat, cfg.Auth = svc, authn
 	e, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, e: e, svc: svc, st: st, mail: mb, tokens: tokens, events: heard}
+	return &env{t: t, e: e, svc: svc, st: st, mail: mb, tokens: tokens, authn: authn, events: heard}
 }
 
 // announced records the events the chat service announces.
@@ -203,6 +236,12 @@ func (v *env) do(method, path string, body any, token string) response {
 	if token != "" {
 		req.Header.Set(echo.HeaderAuthorization, "Bearer "+token)
 	}
+	return v.send(req)
+}
+
+// send serves req and checks the answer against api/openapi.yaml.
+func (v *env) send(req *http.Request) response {
+	v.t.Helper()
 	rec := httptest.NewRecorder()
 	v.e.ServeHTTP(rec, req)
 	// Every answer must be one api/openapi.yaml describes; benchmarks skip

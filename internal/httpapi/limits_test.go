@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/httpapi"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
@@ -40,7 +41,7 @@ func TestTrustedProxies(t *testing.T) {
 		v.e.ServeHTTP(rec, req)
 		return rec.Code
 	}
-	behind := newEnv(t, st, withRateLimit(2), func(c *httpapi.Config) { c.TrustedProxies = []*net.IPNet{proxy} })
+	behind := newEnv(t, st, withRateLimit(2), func(c *httpapi.Config, _ *chat.Config) { c.TrustedProxies = []*net.IPNet{proxy} })
 	for range 2 {
 		login(behind, "192.0.2.10", "203.0.113.1")
 	}

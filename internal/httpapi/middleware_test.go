@@ -31,3 +31,25 @@ func TestPanicIsJSON500(t *testing.T) {
 		t.Fatalf("panic not logged with its status: %s", logs.String())
 	}
 }
+
+// TestRequestLogHidesResetTokens: a path that carries a secret (a reset
+// token) is logged as its route; other paths as they are.
+func TestRequestLogHidesResetTokens(t *testing.T) {
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	e := echo.New()
+	e.Use(requestLogger(log))
+	ok := func(c echo.Context) error { return c.NoContent(http.StatusNoContent) }
+	e.PUT("/api/password_resets/:token", ok)
+	e.GET("/api/users/:id", ok)
+	for _, r := range []*http.Request{
+		httptest.NewRequest(http.MethodPut, "/api/password_resets/s3cr3t-t0ken", nil),
+		httptest.NewRequest(http.MethodGet, "/api/users/42", nil),
+	} {
+		e.ServeHTTP(httptest.NewRecorder(), r)
+	}
+	if out := logs.String(); strings.Contains(out, "s3cr3t") || !strings.Contains(out, "path=/api/password_resets/:token") ||
+		!strings.Contains(out, "path=/api/users/42") {
+		t.Fatalf("log:\n%s", out)
+	}
+}

@@ -22,6 +22,8 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	g := e.Group("/api")
 	g.POST("/users", s.createUser, limited)
 	g.POST("/login", s.login, limited)
+	g.POST("/password_resets", s.requestPasswordReset, limited)
+	g.PUT("/password_resets/:token", s.resetPassword, limited)
 
 	// Auth is per route, not a group middleware: a group would also run it
 	// for unknown paths and turn every 404/405 under /api into a 401.

@@ -41,6 +41,9 @@ type Config struct {
 	// TrustedProxies may name the client in X-Forwarded-For; without them
 	// the client is the connection's address.
 	TrustedProxies []*net.IPNet
+	// AllowedOrigins are the browser origins that may call the API from
+	// their pages (CORS); none by default.
+	AllowedOrigins []string
 }
 
 type server struct {
@@ -79,6 +82,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(middleware.RequestID())
 	e.Use(requestLogger(cfg.Logger))
 	e.Use(recoverer(cfg.Logger))
+	e.Use(cors(cfg.AllowedOrigins))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))
 	e.Use(deadline(cfg.RequestTimeout))
 	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens}

@@ -35,7 +35,7 @@ func (s *server) login(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	token, claims, err := s.tokens.Issue(u.ID)
+	token, claims, err := s.tokens.Issue(u.ID, u.TokenGeneration)
 	if err != nil {
 		return err
 	}

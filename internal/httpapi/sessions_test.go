@@ -172,3 +172,25 @@ func TestRateLimitHoldsForTheCluster(t *testing.T) {
 		nodes[1].do("POST", "/api/login", body, "").expect(t, 429)
 	})
 }
+
+// TestLegacyTokens: a token issued before tokens carried a generation (no
+// gen claim) keeps working after the upgrade, and a password change ends
+// it as it ends the others.
+func TestLegacyTokens(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		v := newEnv(t, st)
+		a := v.register("ann")
+		legacy, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.RegisteredClaims{
+			Issuer: auth.Issuer, Subject: "User:" + strconv.Itoa(a.ID), ID: "legacy1",
+			IssuedAt: jwt.NewNumericDate(time.Now().Add(-time.Minute)), ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
+		}).SignedString(testSecret)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.do("GET", "/api/users/me", nil, legacy).expect(t, 200)
+		v.do("PUT", "/api/users/me/password", map[string]any{"password": map[string]any{"current": a.Password, "new": "a-new-long-password"}}, a.Token).expect(t, 204)
+		if body := v.do("GET", "/api/users/me", nil, legacy).expect(t, 401).JSON(t); body["message"] != "token revoked" {
+			t.Fatalf("legacy token after a change: %v", body)
+		}
+	})
+}

@@ -17,7 +17,7 @@ func (s *server) createUser(c echo.Context) error {
 		return err
 	}
 	r := chat.Registration{Name: o.str("name"), Subname: o.str("subname"), Email: o.str("email"), Job: o.str("job")}
-	if err := o.err(r.Validate()); err != nil {
+	if err := o.err(s.chat.ValidateRegistration(&r)); err != nil {
 		return err
 	}
 	u, err := s.chat.Register(c.Request().Context(), r)
@@ -74,16 +74,17 @@ func (s *server) changePassword(c echo.Context) error {
 		return err
 	}
 	current, next := o.str("current"), o.str("new")
-	if err := o.err(chat.ValidatePasswordChange(current, next)); err != nil {
+	me := auth.Current(c).User
+	if err := o.err(chat.ValidatePasswordChange(current, next, me.Email)); err != nil {
 		return err
 	}
-	id := auth.Current(c).User.ID
-	if err := s.chat.ChangePassword(c.Request().Context(), id, current, next); err != nil {
+	gen, err := s.chat.ChangePassword(c.Request().Context(), me.ID, current, next)
+	if err != nil {
 		return err
 	}
 	// The change ended every earlier token, this one included, and the
 	// sockets opened with them; the caller carries on with a new one.
-	token, _, err := s.tokens.Issue(id)
+	token, _, err := s.tokens.Issue(me.ID, gen)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func newFixture(t *testing.T, st *store.Store) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	prep, err := chat.NewAccountMails(st.Client, h, auth.GeneratePassword, "chat@example.com")
+	prep, err := chat.NewAccountMails(chat.AccountMailsConfig{Client: st.Client, Hasher: h, GeneratePassword: auth.GeneratePassword, From: "chat@example.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,7 +269,7 @@ func TestWelcomeMails(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the last mail's password: %v", err)
 		}
-		if err := f.svc.ChangePassword(ctx, u.ID, p2, "my own password 1"); err != nil {
+		if _, err := f.svc.ChangePassword(ctx, u.ID, p2, "my own password 1"); err != nil {
 			t.Fatal(err)
 		}
 		if _, send, err := f.prep.PrepareMail(ctx, row); err != nil || send {

@@ -19,6 +19,10 @@ type Session struct {
 	// the sockets opened with it; "" names no token, and such sockets are
 	// closed only by expiry or shutdown.
 	TokenID string
+	// Generation is the user's token generation the token was issued in
+	// (chat.LegacyGeneration for none): a socket that registers just after
+	// a password change ended that generation is closed.
+	Generation int
 	// ExpiresAt is when the token stops working; the zero time means never.
 	// A socket is closed (1008 "token expired") at its first frame or push
 	// after this instant.
@@ -91,6 +95,9 @@ type Config struct {
 	// SendTimeout bounds one Chat.SendMessage call, so a slow store cannot
 	// stall a socket's heartbeats for long. Default 10 s.
 	SendTimeout time.Duration
+	// MaxSocketsPerUser caps each user's open sockets on this server; the
+	// next connect is refused with 429 "too many sockets". 0: no cap.
+	MaxSocketsPerUser int
 
 	// now is the clock that token expiry is checked against; tests move it.
 	now func() time.Time
@@ -113,7 +120,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Chat == nil {
 		return c, errors.New("realtime: Config.Chat is required")
 	}
-	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 {
+	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 || c.MaxSocketsPerUser < 0 {
 		return c, errors.New("realtime: Config timeouts and limits must not be negative")
 	}
 	if c.Logger == nil {

@@ -3,6 +3,7 @@ package realtime
 import (
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/companyapi/companyapi/internal/chat"
 )
@@ -23,6 +24,8 @@ const (
 type errorReply struct {
 	Reason string              `json:"reason"`
 	Errors map[string][]string `json:"errors,omitempty"`
+	// RetryAfterMS, on "rate limited", is when to send again.
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
 }
 
 // errorResponse is the one mapping from an error to a phx_reply error
@@ -35,7 +38,11 @@ func errorResponse(err error) errorReply {
 		return errorReply{Reason: string(pe)}
 	}
 	e := chat.AsError(err)
-	return errorReply{Reason: e.Kind.String(), Errors: e.Fields}
+	r := errorReply{Reason: e.Kind.String(), Errors: e.Fields}
+	if e.RetryAfter > 0 {
+		r.RetryAfterMS = int64((e.RetryAfter + time.Millisecond - 1) / time.Millisecond) // never sooner than allowed
+	}
+	return r
 }
 
 // connectRefusal is the HTTP answer to a token the Authenticator did not
@@ -62,4 +69,6 @@ const (
 	wordInvalidToken = "invalid token"
 	wordTokenExpired = "token expired"
 	wordTokenRevoked = "token revoked"
+	// wordTooManySockets refuses a connect over MaxSocketsPerUser (429).
+	wordTooManySockets = "too many sockets"
 )

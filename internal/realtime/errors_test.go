@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/companyapi/companyapi/internal/chat"
 )
@@ -21,6 +22,7 @@ func TestErrorResponse(t *testing.T) {
 		{"not found", chat.ErrNotFound, errorReply{Reason: "not found"}},
 		{"wrapped forbidden", fmt.Errorf("send: %w", chat.Errorf(chat.KindForbidden, "no")), errorReply{Reason: "forbidden"}},
 		{"field errors", chat.FieldError("content", "can't be blank"), errorReply{Reason: "invalid", Errors: map[string][]string{"content": {"can't be blank"}}}},
+		{"rate limited", &chat.Error{Kind: chat.KindRateLimited, RetryAfter: 1500 * time.Microsecond}, errorReply{Reason: "rate limited", RetryAfterMS: 2}},
 		{"timeout", fmt.Errorf("db: %w", context.DeadlineExceeded), errorReply{Reason: "unavailable"}},
 		{"anything else", errors.New("pq: connection refused"), errorReply{Reason: "internal error"}},
 	}

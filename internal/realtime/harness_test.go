@@ -108,6 +108,16 @@ func (a *fakeAuth) issue(userID int, exp time.Time) (token, tokenID string) {
 	return token, tokenID
 }
 
+// issueSession makes a token for sess.
+func (a *fakeAuth) issueSession(sess Session) (token string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.n++
+	token = "token-" + strconv.Itoa(a.n)
+	a.tokens[token] = sess
+	return token
+}
+
 // fakeClock is Config.now for tests that move time: real time plus an
 // offset that only grows.
 type fakeClock struct{ offset atomic.Int64 }
@@ -377,9 +387,14 @@ func (ts *testServer) publish(m chat.Message, users ...int) {
 }
 
 // endSessions announces on this node that sessions ended (a logout with
-// tokenID, or every token of the user with "").
+// tokenID, or with "" a password change, which moves the user's token
+// generation from the tests' 0 to 1).
 func (ts *testServer) endSessions(userID int, tokenID string) {
-	ts.srv.Handle([]chat.Event{chat.SessionsEnded{UserID: userID, TokenID: tokenID}})
+	e := chat.SessionsEnded{UserID: userID, TokenID: tokenID}
+	if tokenID == "" {
+		e.Generation = 1
+	}
+	ts.srv.Handle([]chat.Event{e})
 }
 
 // socketURL is the endpoint with query parameters.

@@ -23,6 +23,9 @@ type userShard struct {
 	// A user has a few devices: slices beat sets.
 	chans map[int][]*channel // only users with a joined channel
 	socks map[int][]*socket  // only users with a live socket
+	// admitting counts the connects admitted but not yet registered
+	// (see admit); only users with one.
+	admitting map[int]int
 }
 
 func newHub() *hub {
@@ -30,6 +33,7 @@ func newHub() *hub {
 	for i := range h.users {
 		h.users[i].chans = make(map[int][]*channel)
 		h.users[i].socks = make(map[int][]*socket)
+		h.users[i].admitting = make(map[int]int)
 	}
 	return h
 }
@@ -91,6 +95,32 @@ func (h *hub) appendSockets(dst []*socket, userID int) []*socket {
 	dst = append(dst, sh.socks[userID]...)
 	sh.mu.RUnlock()
 	return dst
+}
+
+// admit counts a connect of the user under way, unless the user already
+// has limit sockets live or being connected: then it returns false. The
+// count is checked and taken under one lock, so concurrent connects cannot
+// all pass. The caller calls admitted once the socket is registered, or
+// its connect failed.
+func (h *hub) admit(userID, limit int) bool {
+	sh := h.shard(userID)
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if len(sh.socks[userID])+sh.admitting[userID] >= limit {
+		return false
+	}
+	sh.admitting[userID]++
+	return true
+}
+
+// admitted ends a connect that admit counted.
+func (h *hub) admitted(userID int) {
+	sh := h.shard(userID)
+	sh.mu.Lock()
+	if sh.admitting[userID]--; sh.admitting[userID] <= 0 {
+		delete(sh.admitting, userID)
+	}
+	sh.mu.Unlock()
 }
 
 func (h *hub) register(s *socket) {

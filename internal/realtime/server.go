@@ -156,9 +156,18 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, wordTokenExpired)
 		return
 	}
-	if srv.loggedOut(sess.UserID, sess.TokenID) {
+	if ended, _ := srv.ended(sess); ended {
 		writeJSONError(w, http.StatusForbidden, wordTokenRevoked)
 		return
+	}
+	if limit := srv.cfg.MaxSocketsPerUser; limit > 0 {
+		if !srv.hub.admit(sess.UserID, limit) {
+			writeJSONError(w, http.StatusTooManyRequests, wordTooManySockets)
+			return
+		}
+		// Released once the socket is in the hub (registered below), where
+		// it counts by itself.
+		defer srv.hub.admitted(sess.UserID)
 	}
 	// After the checks above, so that a browser's plain GET learns what is
 	// wrong with its token or origin first, as from Phoenix.
@@ -196,12 +205,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		readNow: h.pending,
 	}
 	srv.hub.register(s)
-	// Shutdown, or a logout of this token, may have walked the hub before
-	// this socket was in it.
+	// Shutdown, or a logout of this token or a password change, may have
+	// walked the hub before this socket was in it.
 	if srv.isClosed() {
 		s.closeWith(websocket.StatusGoingAway, "server shutting down")
-	} else if srv.loggedOut(s.userID, s.tokenID) {
-		s.closeWith(websocket.StatusPolicyViolation, closeLoggedOut)
+	} else if ended, reason := srv.ended(sess); ended {
+		s.closeWith(websocket.StatusPolicyViolation, reason)
 	}
 	// The socket runs on its own goroutine so that ServeHTTP returns: net/http
 	// then drops its connection state, 4 KiB read and write buffers, the

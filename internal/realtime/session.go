@@ -34,6 +34,10 @@ func expiredAt(expires int64, now time.Time) bool {
 func (srv *Server) endSessions(e chat.SessionsEnded) {
 	var buf [8]*socket
 	if e.TokenID == "" {
+		// Remembered first, as a logout is: a socket whose token of an
+		// earlier generation was verified before the change committed
+		// registers after this search, and finds the entry (see ended).
+		srv.logouts.signOut(e.UserID, e.Generation, srv.cfg.now())
 		for _, s := range srv.hub.appendSockets(buf[:0], e.UserID) {
 			s.closeWith(websocket.StatusPolicyViolation, closeSignedOut)
 		}
@@ -51,12 +55,21 @@ func (srv *Server) endSessions(e chat.SessionsEnded) {
 	}
 }
 
-// loggedOut reports whether s's token was disconnected lately. A connect
-// whose token was verified just before the logout revoked it registers
+// ended reports whether sess's token was disconnected lately: logged out,
+// or of a generation a password change or reset ended. A connect whose
+// token was verified just before the logout or change committed registers
 // after the disconnect searched the hub; ServeHTTP asks this after
-// registering, so that such a socket is closed too.
-func (srv *Server) loggedOut(userID int, tokenID string) bool {
-	return tokenID != "" && srv.logouts.has(userID, tokenID, srv.cfg.now())
+// registering, so that such a socket is closed too. It returns the close
+// reason.
+func (srv *Server) ended(sess Session) (bool, string) {
+	now := srv.cfg.now()
+	if sess.TokenID != "" && srv.logouts.has(sess.UserID, sess.TokenID, now) {
+		return true, closeLoggedOut
+	}
+	if srv.logouts.signedOut(sess.UserID, sess.Generation, now) {
+		return true, closeSignedOut
+	}
+	return false, ""
 }
 
 // logoutMemory is how long a disconnected token is remembered: far longer
@@ -64,11 +77,20 @@ func (srv *Server) loggedOut(userID int, tokenID string) bool {
 const logoutMemory = time.Minute
 
 // recentLogouts remembers the tokens disconnected in the last
-// logoutMemory. It holds one entry per logout per minute, and is pruned on
-// every addition.
+// logoutMemory, and the generations ended by password changes. It holds
+// one entry per logout or change per minute, and is pruned on every
+// addition.
 type recentLogouts struct {
 	mu sync.Mutex
 	m  map[logoutKey]time.Time // -> when it was disconnected
+	// gens maps a user to the generation a change moved it to: tokens of
+	// earlier ones are ended.
+	gens map[int]signOut
+}
+
+type signOut struct {
+	generation int
+	at         time.Time
 }
 
 type logoutKey struct {
@@ -95,4 +117,34 @@ func (r *recentLogouts) has(userID int, tokenID string, now time.Time) bool {
 	defer r.mu.Unlock()
 	at, ok := r.m[logoutKey{userID, tokenID}]
 	return ok && now.Sub(at) <= logoutMemory
+}
+
+// signOut remembers that the user's tokens of generations before gen
+// ended. An announcement without a generation (0, from an older node)
+// cannot tell tokens apart and is not remembered.
+func (r *recentLogouts) signOut(userID, gen int, now time.Time) {
+	if gen <= 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.gens == nil {
+		r.gens = make(map[int]signOut)
+	}
+	for k, so := range r.gens {
+		if now.Sub(so.at) > logoutMemory {
+			delete(r.gens, k)
+		}
+	}
+	if so, ok := r.gens[userID]; !ok || so.generation < gen {
+		r.gens[userID] = signOut{generation: gen, at: now}
+	}
+}
+
+// signedOut reports whether a token of generation gen was ended lately.
+func (r *recentLogouts) signedOut(userID, gen int, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	so, ok := r.gens[userID]
+	return ok && gen < so.generation && now.Sub(so.at) <= logoutMemory
 }

@@ -243,3 +243,34 @@ func TestDisconnectUser(t *testing.T) {
 		other.heartbeat()
 	})
 }
+
+// TestConnectDuringPasswordChange: a token of a generation that a password
+// change ended, verified just before the change committed, must not keep a
+// socket that registers after the change's sockets were closed. The fake
+// authenticator never learns of the change, as one that verified the token
+// a moment before: the server refuses that generation itself for a minute.
+// A token of the new generation connects meanwhile.
+func TestConnectDuringPasswordChange(t *testing.T) {
+	b := newFakeBackend(t)
+	fa := b.Auth.(*fakeAuth)
+	clock := &fakeClock{}
+	ts := startServer(t, b, Config{now: clock.now})
+	uid, old := b.NewUser(t)
+	fresh := fa.issueSession(Session{UserID: uid, TokenID: "jti-fresh", Generation: 1})
+	legacy := fa.issueSession(Session{UserID: uid, TokenID: "jti-legacy", Generation: chat.LegacyGeneration})
+
+	ts.srv.Handle([]chat.Event{chat.SessionsEnded{UserID: uid, Generation: 1}})
+	for _, tok := range []string{old, legacy} {
+		_, resp, err := ts.tryDial(query(tok, vsn2), nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusForbidden {
+			t.Errorf("dial with a token of an ended generation: %v %v, want 403", resp, err)
+		}
+	}
+	ts.dial(t, fresh, vsn2).heartbeat()
+
+	// An older node's announcement carries no generation: it closes the
+	// sockets there are, and refuses nothing later.
+	ts.srv.Handle([]chat.Event{chat.SessionsEnded{UserID: uid}})
+	clock.advance(logoutMemory + time.Second)
+	ts.dial(t, old, vsn2).heartbeat()
+}

@@ -37,7 +37,7 @@ func (s sessionAuth) Authenticate(ctx context.Context, token string) (Session, e
 	if err != nil {
 		return Session{}, err
 	}
-	sess := Session{UserID: id.User.ID, TokenID: id.Claims.ID}
+	sess := Session{UserID: id.User.ID, TokenID: id.Claims.ID, Generation: id.Claims.Generation()}
 	if id.Claims.ExpiresAt != nil {
 		sess.ExpiresAt = id.Claims.ExpiresAt.Time
 	}
@@ -69,14 +69,14 @@ func storeBackend(t testing.TB, st *store.Store) backend {
 			if err != nil {
 				t.Fatal(err)
 			}
-			token, _, err := tokens.Issue(u.ID)
+			token, _, err := tokens.Issue(u.ID, u.TokenGeneration)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return u.ID, token
 		},
 		NewToken: func(t testing.TB, userID int) (string, string) {
-			token, claims, err := tokens.Issue(userID)
+			token, claims, err := tokens.Issue(userID, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

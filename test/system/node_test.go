@@ -74,11 +74,13 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// baseEnv is what every node gets; env overrides it.
+// baseEnv is what every node gets; env overrides it. The writers of these
+// tests send as fast as they are answered, past a user's send budget.
 func baseEnv(dbURL string) map[string]string {
 	return map[string]string{
 		"DATABASE_URL": dbURL, "APP_ENV": "prod", "JWT_SECRET": testSecret,
 		"SMTP_URL": "smtp://127.0.0.1:1?tls=none", "LOG_LEVEL": "warn", "RATE_LIMIT_LOGIN": "0",
+		"RATE_LIMIT_SEND": "0",
 		// Several nodes share one test server with other test packages.
 		"DB_MAX_CONNS": "12",
 	}

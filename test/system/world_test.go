@@ -77,7 +77,7 @@ func (w *world) conversation(a, b int) int {
 
 func (w *world) token(uid int) string {
 	w.t.Helper()
-	tok, _, err := w.tokens.Issue(uid)
+	tok, _, err := w.tokens.Issue(uid, 0)
 	if err != nil {
 		w.t.Fatal(err)
 	}
