@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/schema"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // MaxContentLen is the longest message, in characters.
@@ -67,7 +69,8 @@ func validateClientID(fe FieldErrors, id string) {
 // Errors: ErrNotFound when the conversation does not exist or the sender is
 // not in it; KindInvalid on "content", on "client_id", or on "user" when
 // RecipientID is set and is not the other participant; ErrUnavailable.
-func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error) {
+func (s *Service) SendMessage(ctx context.Context, in SendInput) (m Message, err error) {
+	defer s.observeSend(time.Now(), &err)
 	if err := ValidateSend(in.Content, in.ClientID); err != nil {
 		return Message{}, err
 	}
@@ -92,6 +95,18 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 		to:             []int{other, in.SenderID},
 		origin:         in.Origin,
 	})
+}
+
+// observeSend times a send from its arrival to its answer, by result.
+func (s *Service) observeSend(start time.Time, err *error) {
+	if s.metrics == nil {
+		return
+	}
+	result := metrics.SendOK
+	if *err != nil {
+		result = KindOf(*err).String()
+	}
+	s.metrics.Send(result, time.Since(start))
 }
 
 // HistoryQuery selects a page of a conversation's messages. At most one of

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // PasswordHasher hashes and verifies passwords (internal/auth).
@@ -53,7 +54,9 @@ type Config struct {
 	// SendTimeout bounds a send: a message the store has not confirmed by
 	// then is answered ErrUnavailable. Default 10 s.
 	SendTimeout time.Duration
-	Now         func() time.Time
+	// Metrics hears of each commit and send; nil hears nothing.
+	Metrics *metrics.Metrics
+	Now     func() time.Time
 }
 
 // DefaultSendTimeout is Config.SendTimeout's default.
@@ -73,6 +76,7 @@ type Service struct {
 	sendTimeout time.Duration
 	pg          *pgBatch
 	isSQLite    bool
+	metrics     *metrics.Metrics
 	// principalSQL is principalQuery with this dialect's placeholders.
 	principalSQL string
 }
@@ -113,6 +117,7 @@ func New(cfg Config) (*Service, error) {
 		convs:       newParticipantCache(100_000),
 		sendTimeout: cfg.SendTimeout,
 		isSQLite:    cfg.Dialect == "sqlite",
+		metrics:     cfg.Metrics,
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
 	if s.isSQLite {

@@ -18,7 +18,7 @@ func TestPanicIsJSON500(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	e := echo.New()
 	e.HTTPErrorHandler = errorHandler(log)
-	e.Use(requestLogger(log), recoverer(log))
+	e.Use(observe(log, nil), recoverer(log))
 	e.GET("/boom", func(echo.Context) error { panic("secret detail") })
 	for range 2 {
 		rec := httptest.NewRecorder()

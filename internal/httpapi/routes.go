@@ -15,7 +15,7 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	e.GET("/readyz", readyz(cfg.DB, cfg.Broker))
 	e.GET("/api/openapi.yaml", openAPI)
 
-	limited := rateLimit(cfg.RateLimit)
+	limited := rateLimit(cfg.RateLimit, cfg.Metrics)
 	authed := s.auth.Middleware()
 
 	g := e.Group("/api")
