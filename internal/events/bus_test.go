@@ -96,15 +96,16 @@ func TestEncodeFitsPayloads(t *testing.T) {
 		evs = append(evs, msg(1000000+i, strings.Repeat("x", 100)))
 	}
 	var seq uint64
-	payloads := encode("node", &seq, 0, evs, 7900)
+	at := time.Unix(1700000000, 123456000)
+	payloads := encode("node", &seq, 0, at, evs, 7900)
 	n := 0
 	for i, p := range payloads {
 		if len(p) > 7900 {
 			t.Fatalf("payload %d is %d bytes", i, len(p))
 		}
 		env, got, err := decode(p)
-		if err != nil || env.Seq != uint64(i+1) {
-			t.Fatalf("payload %d: seq %d, %v", i, env.Seq, err)
+		if err != nil || env.Seq != uint64(i+1) || env.At != at.UnixMicro() {
+			t.Fatalf("payload %d: seq %d, announced at %d, %v", i, env.Seq, env.At, err)
 		}
 		n += len(got)
 	}
@@ -112,38 +113,42 @@ func TestEncodeFitsPayloads(t *testing.T) {
 		t.Fatalf("%d events decoded, want 300", n)
 	}
 	// Lost batches skip numbers.
-	p := encode("node", &seq, 2, evs[:1], 7900)
+	p := encode("node", &seq, 2, at, evs[:1], 7900)
 	if env, _, _ := decode(p[0]); env.Seq != uint64(len(payloads))+3 {
 		t.Fatalf("after 2 lost, seq %d, want %d", env.Seq, len(payloads)+3)
 	}
 }
 
-// stuck is a broker whose Publish never returns until released.
+// stuck is a broker whose Publish never returns until released; entered
+// hears of each call.
 type stuck struct {
 	broker.Local
 	release chan struct{}
+	entered chan struct{}
 }
 
+func newStuck() *stuck { return &stuck{release: make(chan struct{}), entered: make(chan struct{}, 1)} }
+
 func (s *stuck) Publish(ctx context.Context, p []byte) error {
+	select {
+	case s.entered <- struct{}{}:
+	default:
+	}
 	<-s.release
 	return s.Local.Publish(ctx, p)
 }
 
-// TestAnnounceNeverWaitsForTheBroker: a broker that hangs neither blocks
-// announcing (a commit) nor local delivery; what could not be queued is
-// lost to the other nodes, which resync when the broker moves again.
-func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
-	brk := &stuck{release: make(chan struct{})}
-	a := New(Config{Node: "a", Broker: brk, Logger: slog.New(slog.DiscardHandler), Queue: 4})
-	sa := &sub{}
-	a.Subscribe(sa)
-	if err := a.Start(); err != nil {
-		t.Fatal(err)
-	}
-	_, sb := node(t, "b", &brk.Local)
+// announceBehind announces n messages to a while its broker is stuck on
+// the first: the first payload (which the other nodes will see) is in
+// flight before the queue overflows, so that what is lost is a gap after
+// it, not before it.
+func announceBehind(t *testing.T, a *Bus, brk *stuck, n int) {
+	t.Helper()
+	a.Announce(msg(1, "x"))
+	<-brk.entered
 	done := make(chan struct{})
 	go func() {
-		for i := range 100 {
+		for i := 1; i < n; i++ {
 			a.Announce(msg(i+1, "x"))
 		}
 		close(done)
@@ -153,6 +158,21 @@ func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Announce waited for a stuck broker")
 	}
+}
+
+// TestAnnounceNeverWaitsForTheBroker: a broker that hangs neither blocks
+// announcing (a commit) nor local delivery; what could not be queued is
+// lost to the other nodes, which resync when the broker moves again.
+func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
+	brk := newStuck()
+	a := New(Config{Node: "a", Broker: brk, Logger: slog.New(slog.DiscardHandler), Queue: 4})
+	sa := &sub{}
+	a.Subscribe(sa)
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	_, sb := node(t, "b", &brk.Local)
+	announceBehind(t, a, brk, 100)
 	if got, _ := sa.snapshot(); len(got) != 100 {
 		t.Fatalf("local subscriber got %d of 100", len(got))
 	}
