@@ -62,12 +62,13 @@ var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // enqueue queues f without ever blocking the caller, who may be delivering
 // one message to thousands of sockets. A socket that already has
 // OutboundQueue frames waiting is a slow consumer: it is closed with 1008
-// and its client catches up over REST after reconnecting.
-func (s *socket) enqueue(f outFrame) {
+// and its client catches up over REST after reconnecting. queued is false
+// when f was dropped: the socket was closing, or fell behind.
+func (s *socket) enqueue(f outFrame) (queued bool) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	if s.q == nil {
 		s.q = queues.Get().(*queue)
@@ -87,6 +88,7 @@ func (s *socket) enqueue(f outFrame) {
 	if start {
 		go s.writeLoop()
 	}
+	return !slow
 }
 
 func (s *socket) startWriterLocked() bool {
@@ -161,5 +163,8 @@ func (s *socket) write(msg []byte) error {
 	}
 	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
 	s.wtimer.Stop()
+	if err == nil {
+		s.srv.cfg.Metrics.FrameOut()
+	}
 	return err
 }

@@ -77,11 +77,12 @@ func (ch *channel) push(id int, f outFrame) {
 		}
 		ch.holding, ch.held = false, nil
 		ch.mu.Unlock()
+		ch.sock.srv.cfg.Metrics.Push(false)
 		ch.sock.closeSlowConsumer()
 		return
 	}
 	ch.mu.Unlock()
-	ch.sock.enqueue(f)
+	ch.sock.srv.cfg.Metrics.Push(ch.sock.enqueue(f))
 }
 
 // release queues the held pushes, in order, except those of messages
@@ -91,7 +92,7 @@ func (ch *channel) release(queued map[int]bool) {
 	defer ch.mu.Unlock()
 	for _, h := range ch.held {
 		if h.id == 0 || !queued[h.id] {
-			ch.sock.enqueue(h.frame)
+			ch.sock.srv.cfg.Metrics.Push(ch.sock.enqueue(h.frame))
 		}
 	}
 	ch.holding, ch.held = false, nil
@@ -99,6 +100,7 @@ func (ch *channel) release(queued map[int]bool) {
 
 // handle dispatches one frame the way Phoenix.Socket's handle_in does.
 func (s *socket) handle(f *frame) {
+	s.srv.cfg.Metrics.FrameIn()
 	switch {
 	case f.topic == topicPhoenix && f.event == eventHeartbeat:
 		s.reply(jsonNull, f.ref, f.topic, "ok", emptyObject)
@@ -140,6 +142,7 @@ func (s *socket) channel(topic string) *channel {
 func (s *socket) join(f *frame) {
 	h := s.srv.topics[f.topic]
 	if h == nil {
+		s.srv.cfg.Metrics.Join(false)
 		s.replyError(jsonNull, f.ref, f.topic, errUnmatchedTopic)
 		return
 	}
@@ -151,9 +154,11 @@ func (s *socket) join(f *frame) {
 	resp, after, err := s.callJoin(h, ch, f)
 	if err != nil {
 		s.srv.hub.remove(ch)
+		s.srv.cfg.Metrics.Join(false)
 		s.replyError(f.joinRef, f.ref, f.topic, err)
 		return
 	}
+	s.srv.cfg.Metrics.Join(true)
 	s.channels = append(s.channels, ch)
 	s.replyValue(f.joinRef, f.ref, f.topic, "ok", resp)
 	var queued map[int]bool

@@ -183,6 +183,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		vsn:     v,
 	}
 	srv.hub.register(s)
+	srv.opened(s)
 	// Shutdown, or a logout of this token, may have walked the hub before
 	// this socket was in it.
 	if srv.isClosed() {

@@ -45,6 +45,11 @@ type socket struct {
 	closing     bool   // no more frames; the writer closes the connection
 	closeCode   websocket.StatusCode
 	closeReason string
+
+	// For the log line and metrics of its end (metrics.go): when it opened
+	// (Unix ns), and the client's close code (-1: none).
+	opened   int64
+	peerCode websocket.StatusCode
 }
 
 // serve reads frames until the connection ends, then releases everything
@@ -57,6 +62,7 @@ func (s *socket) serve() {
 	for {
 		typ, r, err := s.conn.Reader(context.Background())
 		if err != nil {
+			s.peerCode = websocket.CloseStatus(err)
 			return
 		}
 		buf := getReadBuffer()
@@ -141,6 +147,7 @@ func (s *socket) finish() {
 		s.wtimer.Stop()
 	}
 	s.srv.hub.unregister(s)
+	s.srv.ended(s)
 }
 
 // expired reports whether the socket's token has expired at now.
