@@ -44,6 +44,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		}
 	}
 
+	m := newMetrics(cfg, st)
 	mailer, mailbox, err := newMailer(cfg, st)
 	if err != nil {
 		return err
@@ -54,18 +55,18 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	mails, err := newOutbox(cfg, st, mailer, accountMails, log)
+	mails, err := newOutbox(cfg, st, mailer, accountMails, log, m)
 	if err != nil {
 		return err
 	}
-	bus, closeBroker, err := newBus(ctx, cfg, log)
+	bus, closeBroker, err := newBus(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
 	defer closeBroker()
 	svc, err := chat.New(chat.Config{
 		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Outbox: mails,
-		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout,
+		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout, Metrics: m,
 	})
 	if err != nil {
 		return err
@@ -77,24 +78,32 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		limiter = buckets
 	}
 	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
-	sockets, err := newSockets(cfg, authn, svc, bus, log)
+	sockets, err := newSockets(cfg, authn, svc, bus, log, m)
 	if err != nil {
 		return err
 	}
+	watch(m, sockets, bus, mails)
 	if err := bus.Start(); err != nil {
 		return err
 	}
 	e, err := httpapi.New(httpapi.Config{
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
 		Mailbox: mailbox, Socket: sockets, RateLimit: limiter,
-		TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.SendTimeout, Broker: bus.Connected,
+		TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.SendTimeout, Broker: bus.Connected, Metrics: m,
 	})
 	if err != nil {
 		return err
 	}
 
+	admin, adminAddr, err := startAdmin(cfg, m, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
 		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
 	}
 	// Each client address may hold only so many connections, so that one
@@ -119,6 +128,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		mails.Run(mailCtx)
 	}()
 	go housekeeping(ctx, svc, buckets, log)
+	if admin != nil {
+		// Before the public line, which tests and tools wait for.
+		fmt.Fprintf(stdout, "companyapi admin on http://%s (/metrics, /debug/pprof/)\n", adminAddr)
+		log.Info("admin listening", "addr", adminAddr.String())
+	}
 	fmt.Fprintf(stdout, "companyapi listening on http://%s (%s, %s store, %s broker, node %s)\n", ln.Addr(), cfg.Env, st.Dialect, cfg.BrokerURL, cfg.NodeName)
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "store", st.Dialect, "broker", cfg.BrokerURL, "node", cfg.NodeName)
 
@@ -157,6 +171,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}},
+		// Last, so that the metrics of the shutdown can still be scraped.
+		{"admin", 2 * time.Second, func(ctx context.Context) error {
+			if admin == nil {
+				return nil
+			}
+			return admin.Shutdown(ctx)
 		}},
 	})
 	return serveErr
