@@ -66,3 +66,39 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestMetricsSmoke runs the metrics scenario tiny: a ramp against a server
+// without ADMIN_ADDR and one against a server with it, scraped every
+// second. The bound is unreachable, so each ramp is a few short steps; what
+// counts is that both ramps ran, the scrapes succeeded and saw the
+// messages committed, and the result says how far apart the rates were.
+func TestMetricsSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no end-to-end run")
+	}
+	pg := storetest.PostgresURL(t)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{
+		"-scenario", "metrics", "-pg", pg, "-timeout", "2m", "-pairs", "5", "-history-messages", "100",
+		"-start-rate", "40", "-step", "500ms", "-p99-bound", "1ns",
+	}, strings.NewReader(""), &stdout, &stderr)
+	t.Log(stderr.String())
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	if code != 0 || len(lines) != 1 || !strings.HasPrefix(lines[0], "RESULT {") {
+		t.Fatalf("exit %d, stdout %q", code, stdout.String())
+	}
+	var res Result
+	if err := json.Unmarshal([]byte(strings.TrimPrefix(lines[0], "RESULT ")), &res); err != nil {
+		t.Fatal(err)
+	}
+	mc := res.MetricsCost
+	if !res.OK || mc == nil || res.Pairs != nil || res.Idle != nil || res.History != nil {
+		t.Fatalf("result: %s", lines[0])
+	}
+	if len(mc.Off) != 1 || len(mc.On) != 1 || mc.Scrapes < 1 || mc.ScrapeErrors != 0 || mc.ScrapeBytes < 1000 || mc.CommittedSeen < 1 {
+		t.Errorf("metrics cost %+v", mc)
+	}
+	if n := len(res.Comparison); n != 1 || res.Comparison[0].Met == nil {
+		t.Errorf("comparison %+v, want the one cost row", res.Comparison)
+	}
+}

@@ -59,6 +59,7 @@ type Result struct {
 	Pairs        *PairsResult   `json:"pairs,omitempty"`
 	History      *LoadResult    `json:"history,omitempty"`
 	HistoryFloor *LoadResult    `json:"history_floor,omitempty"`
+	MetricsCost  *MetricsCost   `json:"metrics_cost,omitempty"`
 	Comparison   []Row          `json:"comparison"`
 	ElapsedS     float64        `json:"elapsed_s"`
 }
@@ -131,6 +132,9 @@ func (r *Result) compare() {
 		}
 		row.Met = met(row.Floor > 0 && row.Ratio >= 0.5 && h.Errors == 0)
 		rows = append(rows, row, lat)
+	}
+	if mc := r.MetricsCost; mc != nil {
+		rows = append(rows, mc.costRow())
 	}
 	r.Comparison = rows
 }
