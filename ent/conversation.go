@@ -36,6 +36,14 @@ type Conversation struct {
 	LastActivityAt time.Time `json:"last_activity_at,omitempty"`
 	// LastMessageID holds the value of the "last_message_id" field.
 	LastMessageID *int `json:"last_message_id,omitempty"`
+	// SenderReadID holds the value of the "sender_read_id" field.
+	SenderReadID *int `json:"sender_read_id,omitempty"`
+	// RecipientReadID holds the value of the "recipient_read_id" field.
+	RecipientReadID *int `json:"recipient_read_id,omitempty"`
+	// SenderUnread holds the value of the "sender_unread" field.
+	SenderUnread int `json:"sender_unread,omitempty"`
+	// RecipientUnread holds the value of the "recipient_unread" field.
+	RecipientUnread int `json:"recipient_unread,omitempty"`
 	// Edges holds the relations/edges for other nodes in the graph.
 	// The values are being populated by the ConversationQuery when eager-loading is set.
 	Edges        ConversationEdges `json:"edges"`
@@ -91,7 +99,7 @@ func (*Conversation) scanValues(columns []string) ([]any, error) {
 	values := make([]any, len(columns))
 	for i := range columns {
 		switch columns[i] {
-		case conversation.FieldID, conversation.FieldSenderID, conversation.FieldRecipientID, conversation.FieldUserLow, conversation.FieldUserHigh, conversation.FieldLastMessageID:
+		case conversation.FieldID, conversation.FieldSenderID, conversation.FieldRecipientID, conversation.FieldUserLow, conversation.FieldUserHigh, conversation.FieldLastMessageID, conversation.FieldSenderReadID, conversation.FieldRecipientReadID, conversation.FieldSenderUnread, conversation.FieldRecipientUnread:
 			values[i] = new(sql.NullInt64)
 		case conversation.FieldStatus:
 			values[i] = new(sql.NullString)
@@ -174,6 +182,32 @@ func (_m *Conversation) assignValues(columns []string, values []any) error {
 				_m.LastMessageID = new(int)
 				*_m.LastMessageID = int(value.Int64)
 			}
+		case conversation.FieldSenderReadID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field sender_read_id", values[i])
+			} else if value.Valid {
+				_m.SenderReadID = new(int)
+				*_m.SenderReadID = int(value.Int64)
+			}
+		case conversation.FieldRecipientReadID:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field recipient_read_id", values[i])
+			} else if value.Valid {
+				_m.RecipientReadID = new(int)
+				*_m.RecipientReadID = int(value.Int64)
+			}
+		case conversation.FieldSenderUnread:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field sender_unread", values[i])
+			} else if value.Valid {
+				_m.SenderUnread = int(value.Int64)
+			}
+		case conversation.FieldRecipientUnread:
+			if value, ok := values[i].(*sql.NullInt64); !ok {
+				return fmt.Errorf("unexpected type %T for field recipient_unread", values[i])
+			} else if value.Valid {
+				_m.RecipientUnread = int(value.Int64)
+			}
 		default:
 			_m.selectValues.Set(columns[i], values[i])
 		}
@@ -255,6 +289,22 @@ func (_m *Conversation) String() string {
 		builder.WriteString("last_message_id=")
 		builder.WriteString(fmt.Sprintf("%v", *v))
 	}
+	builder.WriteString(", ")
+	if v := _m.SenderReadID; v != nil {
+		builder.WriteString("sender_read_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	if v := _m.RecipientReadID; v != nil {
+		builder.WriteString("recipient_read_id=")
+		builder.WriteString(fmt.Sprintf("%v", *v))
+	}
+	builder.WriteString(", ")
+	builder.WriteString("sender_unread=")
+	builder.WriteString(fmt.Sprintf("%v", _m.SenderUnread))
+	builder.WriteString(", ")
+	builder.WriteString("recipient_unread=")
+	builder.WriteString(fmt.Sprintf("%v", _m.RecipientUnread))
 	builder.WriteByte(')')
 	return builder.String()
 }

@@ -118,6 +118,62 @@ func (_c *ConversationCreate) SetNillableLastMessageID(v *int) *ConversationCrea
 	return _c
 }
 
+// SetSenderReadID sets the "sender_read_id" field.
+func (_c *ConversationCreate) SetSenderReadID(v int) *ConversationCreate {
+	_c.mutation.SetSenderReadID(v)
+	return _c
+}
+
+// SetNillableSenderReadID sets the "sender_read_id" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableSenderReadID(v *int) *ConversationCreate {
+	if v != nil {
+		_c.SetSenderReadID(*v)
+	}
+	return _c
+}
+
+// SetRecipientReadID sets the "recipient_read_id" field.
+func (_c *ConversationCreate) SetRecipientReadID(v int) *ConversationCreate {
+	_c.mutation.SetRecipientReadID(v)
+	return _c
+}
+
+// SetNillableRecipientReadID sets the "recipient_read_id" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableRecipientReadID(v *int) *ConversationCreate {
+	if v != nil {
+		_c.SetRecipientReadID(*v)
+	}
+	return _c
+}
+
+// SetSenderUnread sets the "sender_unread" field.
+func (_c *ConversationCreate) SetSenderUnread(v int) *ConversationCreate {
+	_c.mutation.SetSenderUnread(v)
+	return _c
+}
+
+// SetNillableSenderUnread sets the "sender_unread" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableSenderUnread(v *int) *ConversationCreate {
+	if v != nil {
+		_c.SetSenderUnread(*v)
+	}
+	return _c
+}
+
+// SetRecipientUnread sets the "recipient_unread" field.
+func (_c *ConversationCreate) SetRecipientUnread(v int) *ConversationCreate {
+	_c.mutation.SetRecipientUnread(v)
+	return _c
+}
+
+// SetNillableRecipientUnread sets the "recipient_unread" field if the given value is not nil.
+func (_c *ConversationCreate) SetNillableRecipientUnread(v *int) *ConversationCreate {
+	if v != nil {
+		_c.SetRecipientUnread(*v)
+	}
+	return _c
+}
+
 // SetSender sets the "sender" edge to the User entity.
 func (_c *ConversationCreate) SetSender(v *User) *ConversationCreate {
 	return _c.SetSenderID(v.ID)
@@ -201,6 +257,14 @@ func (_c *ConversationCreate) defaults() error {
 		v := conversation.DefaultLastActivityAt()
 		_c.mutation.SetLastActivityAt(v)
 	}
+	if _, ok := _c.mutation.SenderUnread(); !ok {
+		v := conversation.DefaultSenderUnread
+		_c.mutation.SetSenderUnread(v)
+	}
+	if _, ok := _c.mutation.RecipientUnread(); !ok {
+		v := conversation.DefaultRecipientUnread
+		_c.mutation.SetRecipientUnread(v)
+	}
 	return nil
 }
 
@@ -231,6 +295,22 @@ func (_c *ConversationCreate) check() error {
 	}
 	if _, ok := _c.mutation.LastActivityAt(); !ok {
 		return &ValidationError{Name: "last_activity_at", err: errors.New(`ent: missing required field "Conversation.last_activity_at"`)}
+	}
+	if _, ok := _c.mutation.SenderUnread(); !ok {
+		return &ValidationError{Name: "sender_unread", err: errors.New(`ent: missing required field "Conversation.sender_unread"`)}
+	}
+	if v, ok := _c.mutation.SenderUnread(); ok {
+		if err := conversation.SenderUnreadValidator(v); err != nil {
+			return &ValidationError{Name: "sender_unread", err: fmt.Errorf(`ent: validator failed for field "Conversation.sender_unread": %w`, err)}
+		}
+	}
+	if _, ok := _c.mutation.RecipientUnread(); !ok {
+		return &ValidationError{Name: "recipient_unread", err: errors.New(`ent: missing required field "Conversation.recipient_unread"`)}
+	}
+	if v, ok := _c.mutation.RecipientUnread(); ok {
+		if err := conversation.RecipientUnreadValidator(v); err != nil {
+			return &ValidationError{Name: "recipient_unread", err: fmt.Errorf(`ent: validator failed for field "Conversation.recipient_unread": %w`, err)}
+		}
 	}
 	if len(_c.mutation.SenderIDs()) == 0 {
 		return &ValidationError{Name: "sender", err: errors.New(`ent: missing required edge "Conversation.sender"`)}
@@ -292,6 +372,22 @@ func (_c *ConversationCreate) createSpec() (*Conversation, *sqlgraph.CreateSpec)
 	if value, ok := _c.mutation.LastMessageID(); ok {
 		_spec.SetField(conversation.FieldLastMessageID, field.TypeInt, value)
 		_node.LastMessageID = &value
+	}
+	if value, ok := _c.mutation.SenderReadID(); ok {
+		_spec.SetField(conversation.FieldSenderReadID, field.TypeInt, value)
+		_node.SenderReadID = &value
+	}
+	if value, ok := _c.mutation.RecipientReadID(); ok {
+		_spec.SetField(conversation.FieldRecipientReadID, field.TypeInt, value)
+		_node.RecipientReadID = &value
+	}
+	if value, ok := _c.mutation.SenderUnread(); ok {
+		_spec.SetField(conversation.FieldSenderUnread, field.TypeInt, value)
+		_node.SenderUnread = value
+	}
+	if value, ok := _c.mutation.RecipientUnread(); ok {
+		_spec.SetField(conversation.FieldRecipientUnread, field.TypeInt, value)
+		_node.RecipientUnread = value
 	}
 	if nodes := _c.mutation.SenderIDs(); len(nodes) > 0 {
 		edge := &sqlgraph.EdgeSpec{
@@ -461,6 +557,90 @@ func (u *ConversationUpsert) ClearLastMessageID() *ConversationUpsert {
 	return u
 }
 
+// SetSenderReadID sets the "sender_read_id" field.
+func (u *ConversationUpsert) SetSenderReadID(v int) *ConversationUpsert {
+	u.Set(conversation.FieldSenderReadID, v)
+	return u
+}
+
+// UpdateSenderReadID sets the "sender_read_id" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateSenderReadID() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldSenderReadID)
+	return u
+}
+
+// AddSenderReadID adds v to the "sender_read_id" field.
+func (u *ConversationUpsert) AddSenderReadID(v int) *ConversationUpsert {
+	u.Add(conversation.FieldSenderReadID, v)
+	return u
+}
+
+// ClearSenderReadID clears the value of the "sender_read_id" field.
+func (u *ConversationUpsert) ClearSenderReadID() *ConversationUpsert {
+	u.SetNull(conversation.FieldSenderReadID)
+	return u
+}
+
+// SetRecipientReadID sets the "recipient_read_id" field.
+func (u *ConversationUpsert) SetRecipientReadID(v int) *ConversationUpsert {
+	u.Set(conversation.FieldRecipientReadID, v)
+	return u
+}
+
+// UpdateRecipientReadID sets the "recipient_read_id" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateRecipientReadID() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldRecipientReadID)
+	return u
+}
+
+// AddRecipientReadID adds v to the "recipient_read_id" field.
+func (u *ConversationUpsert) AddRecipientReadID(v int) *ConversationUpsert {
+	u.Add(conversation.FieldRecipientReadID, v)
+	return u
+}
+
+// ClearRecipientReadID clears the value of the "recipient_read_id" field.
+func (u *ConversationUpsert) ClearRecipientReadID() *ConversationUpsert {
+	u.SetNull(conversation.FieldRecipientReadID)
+	return u
+}
+
+// SetSenderUnread sets the "sender_unread" field.
+func (u *ConversationUpsert) SetSenderUnread(v int) *ConversationUpsert {
+	u.Set(conversation.FieldSenderUnread, v)
+	return u
+}
+
+// UpdateSenderUnread sets the "sender_unread" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateSenderUnread() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldSenderUnread)
+	return u
+}
+
+// AddSenderUnread adds v to the "sender_unread" field.
+func (u *ConversationUpsert) AddSenderUnread(v int) *ConversationUpsert {
+	u.Add(conversation.FieldSenderUnread, v)
+	return u
+}
+
+// SetRecipientUnread sets the "recipient_unread" field.
+func (u *ConversationUpsert) SetRecipientUnread(v int) *ConversationUpsert {
+	u.Set(conversation.FieldRecipientUnread, v)
+	return u
+}
+
+// UpdateRecipientUnread sets the "recipient_unread" field to the value that was provided on create.
+func (u *ConversationUpsert) UpdateRecipientUnread() *ConversationUpsert {
+	u.SetExcluded(conversation.FieldRecipientUnread)
+	return u
+}
+
+// AddRecipientUnread adds v to the "recipient_unread" field.
+func (u *ConversationUpsert) AddRecipientUnread(v int) *ConversationUpsert {
+	u.Add(conversation.FieldRecipientUnread, v)
+	return u
+}
+
 // UpdateNewValues updates the mutable fields using the new values that were set on create.
 // Using this option is equivalent to using:
 //
@@ -592,6 +772,104 @@ func (u *ConversationUpsertOne) UpdateLastMessageID() *ConversationUpsertOne {
 func (u *ConversationUpsertOne) ClearLastMessageID() *ConversationUpsertOne {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearLastMessageID()
+	})
+}
+
+// SetSenderReadID sets the "sender_read_id" field.
+func (u *ConversationUpsertOne) SetSenderReadID(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetSenderReadID(v)
+	})
+}
+
+// AddSenderReadID adds v to the "sender_read_id" field.
+func (u *ConversationUpsertOne) AddSenderReadID(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddSenderReadID(v)
+	})
+}
+
+// UpdateSenderReadID sets the "sender_read_id" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateSenderReadID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateSenderReadID()
+	})
+}
+
+// ClearSenderReadID clears the value of the "sender_read_id" field.
+func (u *ConversationUpsertOne) ClearSenderReadID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearSenderReadID()
+	})
+}
+
+// SetRecipientReadID sets the "recipient_read_id" field.
+func (u *ConversationUpsertOne) SetRecipientReadID(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetRecipientReadID(v)
+	})
+}
+
+// AddRecipientReadID adds v to the "recipient_read_id" field.
+func (u *ConversationUpsertOne) AddRecipientReadID(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddRecipientReadID(v)
+	})
+}
+
+// UpdateRecipientReadID sets the "recipient_read_id" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateRecipientReadID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateRecipientReadID()
+	})
+}
+
+// ClearRecipientReadID clears the value of the "recipient_read_id" field.
+func (u *ConversationUpsertOne) ClearRecipientReadID() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearRecipientReadID()
+	})
+}
+
+// SetSenderUnread sets the "sender_unread" field.
+func (u *ConversationUpsertOne) SetSenderUnread(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetSenderUnread(v)
+	})
+}
+
+// AddSenderUnread adds v to the "sender_unread" field.
+func (u *ConversationUpsertOne) AddSenderUnread(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddSenderUnread(v)
+	})
+}
+
+// UpdateSenderUnread sets the "sender_unread" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateSenderUnread() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateSenderUnread()
+	})
+}
+
+// SetRecipientUnread sets the "recipient_unread" field.
+func (u *ConversationUpsertOne) SetRecipientUnread(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetRecipientUnread(v)
+	})
+}
+
+// AddRecipientUnread adds v to the "recipient_unread" field.
+func (u *ConversationUpsertOne) AddRecipientUnread(v int) *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddRecipientUnread(v)
+	})
+}
+
+// UpdateRecipientUnread sets the "recipient_unread" field to the value that was provided on create.
+func (u *ConversationUpsertOne) UpdateRecipientUnread() *ConversationUpsertOne {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateRecipientUnread()
 	})
 }
 
@@ -892,6 +1170,104 @@ func (u *ConversationUpsertBulk) UpdateLastMessageID() *ConversationUpsertBulk {
 func (u *ConversationUpsertBulk) ClearLastMessageID() *ConversationUpsertBulk {
 	return u.Update(func(s *ConversationUpsert) {
 		s.ClearLastMessageID()
+	})
+}
+
+// SetSenderReadID sets the "sender_read_id" field.
+func (u *ConversationUpsertBulk) SetSenderReadID(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetSenderReadID(v)
+	})
+}
+
+// AddSenderReadID adds v to the "sender_read_id" field.
+func (u *ConversationUpsertBulk) AddSenderReadID(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddSenderReadID(v)
+	})
+}
+
+// UpdateSenderReadID sets the "sender_read_id" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateSenderReadID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateSenderReadID()
+	})
+}
+
+// ClearSenderReadID clears the value of the "sender_read_id" field.
+func (u *ConversationUpsertBulk) ClearSenderReadID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearSenderReadID()
+	})
+}
+
+// SetRecipientReadID sets the "recipient_read_id" field.
+func (u *ConversationUpsertBulk) SetRecipientReadID(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetRecipientReadID(v)
+	})
+}
+
+// AddRecipientReadID adds v to the "recipient_read_id" field.
+func (u *ConversationUpsertBulk) AddRecipientReadID(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddRecipientReadID(v)
+	})
+}
+
+// UpdateRecipientReadID sets the "recipient_read_id" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateRecipientReadID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateRecipientReadID()
+	})
+}
+
+// ClearRecipientReadID clears the value of the "recipient_read_id" field.
+func (u *ConversationUpsertBulk) ClearRecipientReadID() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.ClearRecipientReadID()
+	})
+}
+
+// SetSenderUnread sets the "sender_unread" field.
+func (u *ConversationUpsertBulk) SetSenderUnread(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetSenderUnread(v)
+	})
+}
+
+// AddSenderUnread adds v to the "sender_unread" field.
+func (u *ConversationUpsertBulk) AddSenderUnread(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddSenderUnread(v)
+	})
+}
+
+// UpdateSenderUnread sets the "sender_unread" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateSenderUnread() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateSenderUnread()
+	})
+}
+
+// SetRecipientUnread sets the "recipient_unread" field.
+func (u *ConversationUpsertBulk) SetRecipientUnread(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.SetRecipientUnread(v)
+	})
+}
+
+// AddRecipientUnread adds v to the "recipient_unread" field.
+func (u *ConversationUpsertBulk) AddRecipientUnread(v int) *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.AddRecipientUnread(v)
+	})
+}
+
+// UpdateRecipientUnread sets the "recipient_unread" field to the value that was provided on create.
+func (u *ConversationUpsertBulk) UpdateRecipientUnread() *ConversationUpsertBulk {
+	return u.Update(func(s *ConversationUpsert) {
+		s.UpdateRecipientUnread()
 	})
 }
 

@@ -96,6 +96,102 @@ func (_u *ConversationUpdate) ClearLastMessageID() *ConversationUpdate {
 	return _u
 }
 
+// SetSenderReadID sets the "sender_read_id" field.
+func (_u *ConversationUpdate) SetSenderReadID(v int) *ConversationUpdate {
+	_u.mutation.ResetSenderReadID()
+	_u.mutation.SetSenderReadID(v)
+	return _u
+}
+
+// SetNillableSenderReadID sets the "sender_read_id" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableSenderReadID(v *int) *ConversationUpdate {
+	if v != nil {
+		_u.SetSenderReadID(*v)
+	}
+	return _u
+}
+
+// AddSenderReadID adds value to the "sender_read_id" field.
+func (_u *ConversationUpdate) AddSenderReadID(v int) *ConversationUpdate {
+	_u.mutation.AddSenderReadID(v)
+	return _u
+}
+
+// ClearSenderReadID clears the value of the "sender_read_id" field.
+func (_u *ConversationUpdate) ClearSenderReadID() *ConversationUpdate {
+	_u.mutation.ClearSenderReadID()
+	return _u
+}
+
+// SetRecipientReadID sets the "recipient_read_id" field.
+func (_u *ConversationUpdate) SetRecipientReadID(v int) *ConversationUpdate {
+	_u.mutation.ResetRecipientReadID()
+	_u.mutation.SetRecipientReadID(v)
+	return _u
+}
+
+// SetNillableRecipientReadID sets the "recipient_read_id" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableRecipientReadID(v *int) *ConversationUpdate {
+	if v != nil {
+		_u.SetRecipientReadID(*v)
+	}
+	return _u
+}
+
+// AddRecipientReadID adds value to the "recipient_read_id" field.
+func (_u *ConversationUpdate) AddRecipientReadID(v int) *ConversationUpdate {
+	_u.mutation.AddRecipientReadID(v)
+	return _u
+}
+
+// ClearRecipientReadID clears the value of the "recipient_read_id" field.
+func (_u *ConversationUpdate) ClearRecipientReadID() *ConversationUpdate {
+	_u.mutation.ClearRecipientReadID()
+	return _u
+}
+
+// SetSenderUnread sets the "sender_unread" field.
+func (_u *ConversationUpdate) SetSenderUnread(v int) *ConversationUpdate {
+	_u.mutation.ResetSenderUnread()
+	_u.mutation.SetSenderUnread(v)
+	return _u
+}
+
+// SetNillableSenderUnread sets the "sender_unread" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableSenderUnread(v *int) *ConversationUpdate {
+	if v != nil {
+		_u.SetSenderUnread(*v)
+	}
+	return _u
+}
+
+// AddSenderUnread adds value to the "sender_unread" field.
+func (_u *ConversationUpdate) AddSenderUnread(v int) *ConversationUpdate {
+	_u.mutation.AddSenderUnread(v)
+	return _u
+}
+
+// SetRecipientUnread sets the "recipient_unread" field.
+func (_u *ConversationUpdate) SetRecipientUnread(v int) *ConversationUpdate {
+	_u.mutation.ResetRecipientUnread()
+	_u.mutation.SetRecipientUnread(v)
+	return _u
+}
+
+// SetNillableRecipientUnread sets the "recipient_unread" field if the given value is not nil.
+func (_u *ConversationUpdate) SetNillableRecipientUnread(v *int) *ConversationUpdate {
+	if v != nil {
+		_u.SetRecipientUnread(*v)
+	}
+	return _u
+}
+
+// AddRecipientUnread adds value to the "recipient_unread" field.
+func (_u *ConversationUpdate) AddRecipientUnread(v int) *ConversationUpdate {
+	_u.mutation.AddRecipientUnread(v)
+	return _u
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by IDs.
 func (_u *ConversationUpdate) AddMessageIDs(ids ...int) *ConversationUpdate {
 	_u.mutation.AddMessageIDs(ids...)
@@ -186,6 +282,16 @@ func (_u *ConversationUpdate) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Conversation.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.SenderUnread(); ok {
+		if err := conversation.SenderUnreadValidator(v); err != nil {
+			return &ValidationError{Name: "sender_unread", err: fmt.Errorf(`ent: validator failed for field "Conversation.sender_unread": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.RecipientUnread(); ok {
+		if err := conversation.RecipientUnreadValidator(v); err != nil {
+			return &ValidationError{Name: "recipient_unread", err: fmt.Errorf(`ent: validator failed for field "Conversation.recipient_unread": %w`, err)}
+		}
+	}
 	if _u.mutation.SenderCleared() && len(_u.mutation.SenderIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Conversation.sender"`)
 	}
@@ -227,6 +333,36 @@ func (_u *ConversationUpdate) sqlSave(ctx context.Context) (_node int, err error
 	}
 	if _u.mutation.LastMessageIDCleared() {
 		_spec.ClearField(conversation.FieldLastMessageID, field.TypeInt)
+	}
+	if value, ok := _u.mutation.SenderReadID(); ok {
+		_spec.SetField(conversation.FieldSenderReadID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSenderReadID(); ok {
+		_spec.AddField(conversation.FieldSenderReadID, field.TypeInt, value)
+	}
+	if _u.mutation.SenderReadIDCleared() {
+		_spec.ClearField(conversation.FieldSenderReadID, field.TypeInt)
+	}
+	if value, ok := _u.mutation.RecipientReadID(); ok {
+		_spec.SetField(conversation.FieldRecipientReadID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRecipientReadID(); ok {
+		_spec.AddField(conversation.FieldRecipientReadID, field.TypeInt, value)
+	}
+	if _u.mutation.RecipientReadIDCleared() {
+		_spec.ClearField(conversation.FieldRecipientReadID, field.TypeInt)
+	}
+	if value, ok := _u.mutation.SenderUnread(); ok {
+		_spec.SetField(conversation.FieldSenderUnread, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSenderUnread(); ok {
+		_spec.AddField(conversation.FieldSenderUnread, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.RecipientUnread(); ok {
+		_spec.SetField(conversation.FieldRecipientUnread, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRecipientUnread(); ok {
+		_spec.AddField(conversation.FieldRecipientUnread, field.TypeInt, value)
 	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{
@@ -360,6 +496,102 @@ func (_u *ConversationUpdateOne) ClearLastMessageID() *ConversationUpdateOne {
 	return _u
 }
 
+// SetSenderReadID sets the "sender_read_id" field.
+func (_u *ConversationUpdateOne) SetSenderReadID(v int) *ConversationUpdateOne {
+	_u.mutation.ResetSenderReadID()
+	_u.mutation.SetSenderReadID(v)
+	return _u
+}
+
+// SetNillableSenderReadID sets the "sender_read_id" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableSenderReadID(v *int) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetSenderReadID(*v)
+	}
+	return _u
+}
+
+// AddSenderReadID adds value to the "sender_read_id" field.
+func (_u *ConversationUpdateOne) AddSenderReadID(v int) *ConversationUpdateOne {
+	_u.mutation.AddSenderReadID(v)
+	return _u
+}
+
+// ClearSenderReadID clears the value of the "sender_read_id" field.
+func (_u *ConversationUpdateOne) ClearSenderReadID() *ConversationUpdateOne {
+	_u.mutation.ClearSenderReadID()
+	return _u
+}
+
+// SetRecipientReadID sets the "recipient_read_id" field.
+func (_u *ConversationUpdateOne) SetRecipientReadID(v int) *ConversationUpdateOne {
+	_u.mutation.ResetRecipientReadID()
+	_u.mutation.SetRecipientReadID(v)
+	return _u
+}
+
+// SetNillableRecipientReadID sets the "recipient_read_id" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableRecipientReadID(v *int) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetRecipientReadID(*v)
+	}
+	return _u
+}
+
+// AddRecipientReadID adds value to the "recipient_read_id" field.
+func (_u *ConversationUpdateOne) AddRecipientReadID(v int) *ConversationUpdateOne {
+	_u.mutation.AddRecipientReadID(v)
+	return _u
+}
+
+// ClearRecipientReadID clears the value of the "recipient_read_id" field.
+func (_u *ConversationUpdateOne) ClearRecipientReadID() *ConversationUpdateOne {
+	_u.mutation.ClearRecipientReadID()
+	return _u
+}
+
+// SetSenderUnread sets the "sender_unread" field.
+func (_u *ConversationUpdateOne) SetSenderUnread(v int) *ConversationUpdateOne {
+	_u.mutation.ResetSenderUnread()
+	_u.mutation.SetSenderUnread(v)
+	return _u
+}
+
+// SetNillableSenderUnread sets the "sender_unread" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableSenderUnread(v *int) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetSenderUnread(*v)
+	}
+	return _u
+}
+
+// AddSenderUnread adds value to the "sender_unread" field.
+func (_u *ConversationUpdateOne) AddSenderUnread(v int) *ConversationUpdateOne {
+	_u.mutation.AddSenderUnread(v)
+	return _u
+}
+
+// SetRecipientUnread sets the "recipient_unread" field.
+func (_u *ConversationUpdateOne) SetRecipientUnread(v int) *ConversationUpdateOne {
+	_u.mutation.ResetRecipientUnread()
+	_u.mutation.SetRecipientUnread(v)
+	return _u
+}
+
+// SetNillableRecipientUnread sets the "recipient_unread" field if the given value is not nil.
+func (_u *ConversationUpdateOne) SetNillableRecipientUnread(v *int) *ConversationUpdateOne {
+	if v != nil {
+		_u.SetRecipientUnread(*v)
+	}
+	return _u
+}
+
+// AddRecipientUnread adds value to the "recipient_unread" field.
+func (_u *ConversationUpdateOne) AddRecipientUnread(v int) *ConversationUpdateOne {
+	_u.mutation.AddRecipientUnread(v)
+	return _u
+}
+
 // AddMessageIDs adds the "messages" edge to the Message entity by IDs.
 func (_u *ConversationUpdateOne) AddMessageIDs(ids ...int) *ConversationUpdateOne {
 	_u.mutation.AddMessageIDs(ids...)
@@ -463,6 +695,16 @@ func (_u *ConversationUpdateOne) check() error {
 			return &ValidationError{Name: "status", err: fmt.Errorf(`ent: validator failed for field "Conversation.status": %w`, err)}
 		}
 	}
+	if v, ok := _u.mutation.SenderUnread(); ok {
+		if err := conversation.SenderUnreadValidator(v); err != nil {
+			return &ValidationError{Name: "sender_unread", err: fmt.Errorf(`ent: validator failed for field "Conversation.sender_unread": %w`, err)}
+		}
+	}
+	if v, ok := _u.mutation.RecipientUnread(); ok {
+		if err := conversation.RecipientUnreadValidator(v); err != nil {
+			return &ValidationError{Name: "recipient_unread", err: fmt.Errorf(`ent: validator failed for field "Conversation.recipient_unread": %w`, err)}
+		}
+	}
 	if _u.mutation.SenderCleared() && len(_u.mutation.SenderIDs()) > 0 {
 		return errors.New(`ent: clearing a required unique edge "Conversation.sender"`)
 	}
@@ -521,6 +763,36 @@ func (_u *ConversationUpdateOne) sqlSave(ctx context.Context) (_node *Conversati
 	}
 	if _u.mutation.LastMessageIDCleared() {
 		_spec.ClearField(conversation.FieldLastMessageID, field.TypeInt)
+	}
+	if value, ok := _u.mutation.SenderReadID(); ok {
+		_spec.SetField(conversation.FieldSenderReadID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSenderReadID(); ok {
+		_spec.AddField(conversation.FieldSenderReadID, field.TypeInt, value)
+	}
+	if _u.mutation.SenderReadIDCleared() {
+		_spec.ClearField(conversation.FieldSenderReadID, field.TypeInt)
+	}
+	if value, ok := _u.mutation.RecipientReadID(); ok {
+		_spec.SetField(conversation.FieldRecipientReadID, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRecipientReadID(); ok {
+		_spec.AddField(conversation.FieldRecipientReadID, field.TypeInt, value)
+	}
+	if _u.mutation.RecipientReadIDCleared() {
+		_spec.ClearField(conversation.FieldRecipientReadID, field.TypeInt)
+	}
+	if value, ok := _u.mutation.SenderUnread(); ok {
+		_spec.SetField(conversation.FieldSenderUnread, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedSenderUnread(); ok {
+		_spec.AddField(conversation.FieldSenderUnread, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.RecipientUnread(); ok {
+		_spec.SetField(conversation.FieldRecipientUnread, field.TypeInt, value)
+	}
+	if value, ok := _u.mutation.AddedRecipientUnread(); ok {
+		_spec.AddField(conversation.FieldRecipientUnread, field.TypeInt, value)
 	}
 	if _u.mutation.MessagesCleared() {
 		edge := &sqlgraph.EdgeSpec{

@@ -42,30 +42,38 @@ const (
 // ConversationMutation represents an operation that mutates the Conversation nodes in the graph.
 type ConversationMutation struct {
 	config
-	op                 Op
-	typ                string
-	id                 *int
-	inserted_at        *time.Time
-	updated_at         *time.Time
-	user_low           *int
-	adduser_low        *int
-	user_high          *int
-	adduser_high       *int
-	status             *string
-	last_activity_at   *time.Time
-	last_message_id    *int
-	addlast_message_id *int
-	clearedFields      map[string]struct{}
-	sender             *int
-	clearedsender      bool
-	recipient          *int
-	clearedrecipient   bool
-	messages           map[int]struct{}
-	removedmessages    map[int]struct{}
-	clearedmessages    bool
-	done               bool
-	oldValue           func(context.Context) (*Conversation, error)
-	predicates         []predicate.Conversation
+	op                   Op
+	typ                  string
+	id                   *int
+	inserted_at          *time.Time
+	updated_at           *time.Time
+	user_low             *int
+	adduser_low          *int
+	user_high            *int
+	adduser_high         *int
+	status               *string
+	last_activity_at     *time.Time
+	last_message_id      *int
+	addlast_message_id   *int
+	sender_read_id       *int
+	addsender_read_id    *int
+	recipient_read_id    *int
+	addrecipient_read_id *int
+	sender_unread        *int
+	addsender_unread     *int
+	recipient_unread     *int
+	addrecipient_unread  *int
+	clearedFields        map[string]struct{}
+	sender               *int
+	clearedsender        bool
+	recipient            *int
+	clearedrecipient     bool
+	messages             map[int]struct{}
+	removedmessages      map[int]struct{}
+	clearedmessages      bool
+	done                 bool
+	oldValue             func(context.Context) (*Conversation, error)
+	predicates           []predicate.Conversation
 }
 
 var _ ent.Mutation = (*ConversationMutation)(nil)
@@ -577,6 +585,258 @@ func (m *ConversationMutation) ResetLastMessageID() {
 	delete(m.clearedFields, conversation.FieldLastMessageID)
 }
 
+// SetSenderReadID sets the "sender_read_id" field.
+func (m *ConversationMutation) SetSenderReadID(i int) {
+	m.sender_read_id = &i
+	m.addsender_read_id = nil
+}
+
+// SenderReadID returns the value of the "sender_read_id" field in the mutation.
+func (m *ConversationMutation) SenderReadID() (r int, exists bool) {
+	v := m.sender_read_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSenderReadID returns the old "sender_read_id" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldSenderReadID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSenderReadID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSenderReadID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSenderReadID: %w", err)
+	}
+	return oldValue.SenderReadID, nil
+}
+
+// AddSenderReadID adds i to the "sender_read_id" field.
+func (m *ConversationMutation) AddSenderReadID(i int) {
+	if m.addsender_read_id != nil {
+		*m.addsender_read_id += i
+	} else {
+		m.addsender_read_id = &i
+	}
+}
+
+// AddedSenderReadID returns the value that was added to the "sender_read_id" field in this mutation.
+func (m *ConversationMutation) AddedSenderReadID() (r int, exists bool) {
+	v := m.addsender_read_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearSenderReadID clears the value of the "sender_read_id" field.
+func (m *ConversationMutation) ClearSenderReadID() {
+	m.sender_read_id = nil
+	m.addsender_read_id = nil
+	m.clearedFields[conversation.FieldSenderReadID] = struct{}{}
+}
+
+// SenderReadIDCleared returns if the "sender_read_id" field was cleared in this mutation.
+func (m *ConversationMutation) SenderReadIDCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldSenderReadID]
+	return ok
+}
+
+// ResetSenderReadID resets all changes to the "sender_read_id" field.
+func (m *ConversationMutation) ResetSenderReadID() {
+	m.sender_read_id = nil
+	m.addsender_read_id = nil
+	delete(m.clearedFields, conversation.FieldSenderReadID)
+}
+
+// SetRecipientReadID sets the "recipient_read_id" field.
+func (m *ConversationMutation) SetRecipientReadID(i int) {
+	m.recipient_read_id = &i
+	m.addrecipient_read_id = nil
+}
+
+// RecipientReadID returns the value of the "recipient_read_id" field in the mutation.
+func (m *ConversationMutation) RecipientReadID() (r int, exists bool) {
+	v := m.recipient_read_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecipientReadID returns the old "recipient_read_id" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldRecipientReadID(ctx context.Context) (v *int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecipientReadID is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecipientReadID requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecipientReadID: %w", err)
+	}
+	return oldValue.RecipientReadID, nil
+}
+
+// AddRecipientReadID adds i to the "recipient_read_id" field.
+func (m *ConversationMutation) AddRecipientReadID(i int) {
+	if m.addrecipient_read_id != nil {
+		*m.addrecipient_read_id += i
+	} else {
+		m.addrecipient_read_id = &i
+	}
+}
+
+// AddedRecipientReadID returns the value that was added to the "recipient_read_id" field in this mutation.
+func (m *ConversationMutation) AddedRecipientReadID() (r int, exists bool) {
+	v := m.addrecipient_read_id
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ClearRecipientReadID clears the value of the "recipient_read_id" field.
+func (m *ConversationMutation) ClearRecipientReadID() {
+	m.recipient_read_id = nil
+	m.addrecipient_read_id = nil
+	m.clearedFields[conversation.FieldRecipientReadID] = struct{}{}
+}
+
+// RecipientReadIDCleared returns if the "recipient_read_id" field was cleared in this mutation.
+func (m *ConversationMutation) RecipientReadIDCleared() bool {
+	_, ok := m.clearedFields[conversation.FieldRecipientReadID]
+	return ok
+}
+
+// ResetRecipientReadID resets all changes to the "recipient_read_id" field.
+func (m *ConversationMutation) ResetRecipientReadID() {
+	m.recipient_read_id = nil
+	m.addrecipient_read_id = nil
+	delete(m.clearedFields, conversation.FieldRecipientReadID)
+}
+
+// SetSenderUnread sets the "sender_unread" field.
+func (m *ConversationMutation) SetSenderUnread(i int) {
+	m.sender_unread = &i
+	m.addsender_unread = nil
+}
+
+// SenderUnread returns the value of the "sender_unread" field in the mutation.
+func (m *ConversationMutation) SenderUnread() (r int, exists bool) {
+	v := m.sender_unread
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldSenderUnread returns the old "sender_unread" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldSenderUnread(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldSenderUnread is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldSenderUnread requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldSenderUnread: %w", err)
+	}
+	return oldValue.SenderUnread, nil
+}
+
+// AddSenderUnread adds i to the "sender_unread" field.
+func (m *ConversationMutation) AddSenderUnread(i int) {
+	if m.addsender_unread != nil {
+		*m.addsender_unread += i
+	} else {
+		m.addsender_unread = &i
+	}
+}
+
+// AddedSenderUnread returns the value that was added to the "sender_unread" field in this mutation.
+func (m *ConversationMutation) AddedSenderUnread() (r int, exists bool) {
+	v := m.addsender_unread
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetSenderUnread resets all changes to the "sender_unread" field.
+func (m *ConversationMutation) ResetSenderUnread() {
+	m.sender_unread = nil
+	m.addsender_unread = nil
+}
+
+// SetRecipientUnread sets the "recipient_unread" field.
+func (m *ConversationMutation) SetRecipientUnread(i int) {
+	m.recipient_unread = &i
+	m.addrecipient_unread = nil
+}
+
+// RecipientUnread returns the value of the "recipient_unread" field in the mutation.
+func (m *ConversationMutation) RecipientUnread() (r int, exists bool) {
+	v := m.recipient_unread
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// OldRecipientUnread returns the old "recipient_unread" field's value of the Conversation entity.
+// If the Conversation object wasn't provided to the builder, the object is fetched from the database.
+// An error is returned if the mutation operation is not UpdateOne, or the database query fails.
+func (m *ConversationMutation) OldRecipientUnread(ctx context.Context) (v int, err error) {
+	if !m.op.Is(OpUpdateOne) {
+		return v, errors.New("OldRecipientUnread is only allowed on UpdateOne operations")
+	}
+	if m.id == nil || m.oldValue == nil {
+		return v, errors.New("OldRecipientUnread requires an ID field in the mutation")
+	}
+	oldValue, err := m.oldValue(ctx)
+	if err != nil {
+		return v, fmt.Errorf("querying old value for OldRecipientUnread: %w", err)
+	}
+	return oldValue.RecipientUnread, nil
+}
+
+// AddRecipientUnread adds i to the "recipient_unread" field.
+func (m *ConversationMutation) AddRecipientUnread(i int) {
+	if m.addrecipient_unread != nil {
+		*m.addrecipient_unread += i
+	} else {
+		m.addrecipient_unread = &i
+	}
+}
+
+// AddedRecipientUnread returns the value that was added to the "recipient_unread" field in this mutation.
+func (m *ConversationMutation) AddedRecipientUnread() (r int, exists bool) {
+	v := m.addrecipient_unread
+	if v == nil {
+		return
+	}
+	return *v, true
+}
+
+// ResetRecipientUnread resets all changes to the "recipient_unread" field.
+func (m *ConversationMutation) ResetRecipientUnread() {
+	m.recipient_unread = nil
+	m.addrecipient_unread = nil
+}
+
 // ClearSender clears the "sender" edge to the User entity.
 func (m *ConversationMutation) ClearSender() {
 	m.clearedsender = true
@@ -719,7 +979,7 @@ func (m *ConversationMutation) Type() string {
 // order to get all numeric fields that were incremented/decremented, call
 // AddedFields().
 func (m *ConversationMutation) Fields() []string {
-	fields := make([]string, 0, 9)
+	fields := make([]string, 0, 13)
 	if m.inserted_at != nil {
 		fields = append(fields, conversation.FieldInsertedAt)
 	}
@@ -747,6 +1007,18 @@ func (m *ConversationMutation) Fields() []string {
 	if m.last_message_id != nil {
 		fields = append(fields, conversation.FieldLastMessageID)
 	}
+	if m.sender_read_id != nil {
+		fields = append(fields, conversation.FieldSenderReadID)
+	}
+	if m.recipient_read_id != nil {
+		fields = append(fields, conversation.FieldRecipientReadID)
+	}
+	if m.sender_unread != nil {
+		fields = append(fields, conversation.FieldSenderUnread)
+	}
+	if m.recipient_unread != nil {
+		fields = append(fields, conversation.FieldRecipientUnread)
+	}
 	return fields
 }
 
@@ -773,6 +1045,14 @@ func (m *ConversationMutation) Field(name string) (ent.Value, bool) {
 		return m.LastActivityAt()
 	case conversation.FieldLastMessageID:
 		return m.LastMessageID()
+	case conversation.FieldSenderReadID:
+		return m.SenderReadID()
+	case conversation.FieldRecipientReadID:
+		return m.RecipientReadID()
+	case conversation.FieldSenderUnread:
+		return m.SenderUnread()
+	case conversation.FieldRecipientUnread:
+		return m.RecipientUnread()
 	}
 	return nil, false
 }
@@ -800,6 +1080,14 @@ func (m *ConversationMutation) OldField(ctx context.Context, name string) (ent.V
 		return m.OldLastActivityAt(ctx)
 	case conversation.FieldLastMessageID:
 		return m.OldLastMessageID(ctx)
+	case conversation.FieldSenderReadID:
+		return m.OldSenderReadID(ctx)
+	case conversation.FieldRecipientReadID:
+		return m.OldRecipientReadID(ctx)
+	case conversation.FieldSenderUnread:
+		return m.OldSenderUnread(ctx)
+	case conversation.FieldRecipientUnread:
+		return m.OldRecipientUnread(ctx)
 	}
 	return nil, fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -872,6 +1160,34 @@ func (m *ConversationMutation) SetField(name string, value ent.Value) error {
 		}
 		m.SetLastMessageID(v)
 		return nil
+	case conversation.FieldSenderReadID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSenderReadID(v)
+		return nil
+	case conversation.FieldRecipientReadID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecipientReadID(v)
+		return nil
+	case conversation.FieldSenderUnread:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetSenderUnread(v)
+		return nil
+	case conversation.FieldRecipientUnread:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.SetRecipientUnread(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)
 }
@@ -889,6 +1205,18 @@ func (m *ConversationMutation) AddedFields() []string {
 	if m.addlast_message_id != nil {
 		fields = append(fields, conversation.FieldLastMessageID)
 	}
+	if m.addsender_read_id != nil {
+		fields = append(fields, conversation.FieldSenderReadID)
+	}
+	if m.addrecipient_read_id != nil {
+		fields = append(fields, conversation.FieldRecipientReadID)
+	}
+	if m.addsender_unread != nil {
+		fields = append(fields, conversation.FieldSenderUnread)
+	}
+	if m.addrecipient_unread != nil {
+		fields = append(fields, conversation.FieldRecipientUnread)
+	}
 	return fields
 }
 
@@ -903,6 +1231,14 @@ func (m *ConversationMutation) AddedField(name string) (ent.Value, bool) {
 		return m.AddedUserHigh()
 	case conversation.FieldLastMessageID:
 		return m.AddedLastMessageID()
+	case conversation.FieldSenderReadID:
+		return m.AddedSenderReadID()
+	case conversation.FieldRecipientReadID:
+		return m.AddedRecipientReadID()
+	case conversation.FieldSenderUnread:
+		return m.AddedSenderUnread()
+	case conversation.FieldRecipientUnread:
+		return m.AddedRecipientUnread()
 	}
 	return nil, false
 }
@@ -933,6 +1269,34 @@ func (m *ConversationMutation) AddField(name string, value ent.Value) error {
 		}
 		m.AddLastMessageID(v)
 		return nil
+	case conversation.FieldSenderReadID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSenderReadID(v)
+		return nil
+	case conversation.FieldRecipientReadID:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRecipientReadID(v)
+		return nil
+	case conversation.FieldSenderUnread:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddSenderUnread(v)
+		return nil
+	case conversation.FieldRecipientUnread:
+		v, ok := value.(int)
+		if !ok {
+			return fmt.Errorf("unexpected type %T for field %s", value, name)
+		}
+		m.AddRecipientUnread(v)
+		return nil
 	}
 	return fmt.Errorf("unknown Conversation numeric field %s", name)
 }
@@ -946,6 +1310,12 @@ func (m *ConversationMutation) ClearedFields() []string {
 	}
 	if m.FieldCleared(conversation.FieldLastMessageID) {
 		fields = append(fields, conversation.FieldLastMessageID)
+	}
+	if m.FieldCleared(conversation.FieldSenderReadID) {
+		fields = append(fields, conversation.FieldSenderReadID)
+	}
+	if m.FieldCleared(conversation.FieldRecipientReadID) {
+		fields = append(fields, conversation.FieldRecipientReadID)
 	}
 	return fields
 }
@@ -966,6 +1336,12 @@ func (m *ConversationMutation) ClearField(name string) error {
 		return nil
 	case conversation.FieldLastMessageID:
 		m.ClearLastMessageID()
+		return nil
+	case conversation.FieldSenderReadID:
+		m.ClearSenderReadID()
+		return nil
+	case conversation.FieldRecipientReadID:
+		m.ClearRecipientReadID()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation nullable field %s", name)
@@ -1001,6 +1377,18 @@ func (m *ConversationMutation) ResetField(name string) error {
 		return nil
 	case conversation.FieldLastMessageID:
 		m.ResetLastMessageID()
+		return nil
+	case conversation.FieldSenderReadID:
+		m.ResetSenderReadID()
+		return nil
+	case conversation.FieldRecipientReadID:
+		m.ResetRecipientReadID()
+		return nil
+	case conversation.FieldSenderUnread:
+		m.ResetSenderUnread()
+		return nil
+	case conversation.FieldRecipientUnread:
+		m.ResetRecipientUnread()
 		return nil
 	}
 	return fmt.Errorf("unknown Conversation field %s", name)

@@ -79,7 +79,7 @@ func newLogger(cfg config.Config, w io.Writer) *slog.Logger {
 }
 
 func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
-	return store.Open(ctx, cfg.DatabaseURL, store.Options{ConnectTimeout: cfg.DBConnectWait})
+	return store.Open(ctx, cfg.DatabaseURL, store.Options{ConnectTimeout: cfg.DBConnectWait, MaxOpenConns: cfg.DBMaxConns})
 }
 
 func migrateCmd(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, status bool) error {

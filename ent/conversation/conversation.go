@@ -33,6 +33,14 @@ const (
 	FieldLastActivityAt = "last_activity_at"
 	// FieldLastMessageID holds the string denoting the last_message_id field in the database.
 	FieldLastMessageID = "last_message_id"
+	// FieldSenderReadID holds the string denoting the sender_read_id field in the database.
+	FieldSenderReadID = "sender_read_id"
+	// FieldRecipientReadID holds the string denoting the recipient_read_id field in the database.
+	FieldRecipientReadID = "recipient_read_id"
+	// FieldSenderUnread holds the string denoting the sender_unread field in the database.
+	FieldSenderUnread = "sender_unread"
+	// FieldRecipientUnread holds the string denoting the recipient_unread field in the database.
+	FieldRecipientUnread = "recipient_unread"
 	// EdgeSender holds the string denoting the sender edge name in mutations.
 	EdgeSender = "sender"
 	// EdgeRecipient holds the string denoting the recipient edge name in mutations.
@@ -76,6 +84,10 @@ var Columns = []string{
 	FieldStatus,
 	FieldLastActivityAt,
 	FieldLastMessageID,
+	FieldSenderReadID,
+	FieldRecipientReadID,
+	FieldSenderUnread,
+	FieldRecipientUnread,
 }
 
 // ValidColumn reports if the column name is valid (part of the table columns).
@@ -105,6 +117,14 @@ var (
 	StatusValidator func(string) error
 	// DefaultLastActivityAt holds the default value on creation for the "last_activity_at" field.
 	DefaultLastActivityAt func() time.Time
+	// DefaultSenderUnread holds the default value on creation for the "sender_unread" field.
+	DefaultSenderUnread int
+	// SenderUnreadValidator is a validator for the "sender_unread" field. It is called by the builders before save.
+	SenderUnreadValidator func(int) error
+	// DefaultRecipientUnread holds the default value on creation for the "recipient_unread" field.
+	DefaultRecipientUnread int
+	// RecipientUnreadValidator is a validator for the "recipient_unread" field. It is called by the builders before save.
+	RecipientUnreadValidator func(int) error
 )
 
 // OrderOption defines the ordering options for the Conversation queries.
@@ -158,6 +178,26 @@ func ByLastActivityAt(opts ...sql.OrderTermOption) OrderOption {
 // ByLastMessageID orders the results by the last_message_id field.
 func ByLastMessageID(opts ...sql.OrderTermOption) OrderOption {
 	return sql.OrderByField(FieldLastMessageID, opts...).ToFunc()
+}
+
+// BySenderReadID orders the results by the sender_read_id field.
+func BySenderReadID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSenderReadID, opts...).ToFunc()
+}
+
+// ByRecipientReadID orders the results by the recipient_read_id field.
+func ByRecipientReadID(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRecipientReadID, opts...).ToFunc()
+}
+
+// BySenderUnread orders the results by the sender_unread field.
+func BySenderUnread(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldSenderUnread, opts...).ToFunc()
+}
+
+// ByRecipientUnread orders the results by the recipient_unread field.
+func ByRecipientUnread(opts ...sql.OrderTermOption) OrderOption {
+	return sql.OrderByField(FieldRecipientUnread, opts...).ToFunc()
 }
 
 // BySenderField orders the results by sender field.

@@ -100,6 +100,26 @@ func LastMessageID(v int) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldLastMessageID, v))
 }
 
+// SenderReadID applies equality check predicate on the "sender_read_id" field. It's identical to SenderReadIDEQ.
+func SenderReadID(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldSenderReadID, v))
+}
+
+// RecipientReadID applies equality check predicate on the "recipient_read_id" field. It's identical to RecipientReadIDEQ.
+func RecipientReadID(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldRecipientReadID, v))
+}
+
+// SenderUnread applies equality check predicate on the "sender_unread" field. It's identical to SenderUnreadEQ.
+func SenderUnread(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldSenderUnread, v))
+}
+
+// RecipientUnread applies equality check predicate on the "recipient_unread" field. It's identical to RecipientUnreadEQ.
+func RecipientUnread(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldRecipientUnread, v))
+}
+
 // InsertedAtEQ applies the EQ predicate on the "inserted_at" field.
 func InsertedAtEQ(v time.Time) predicate.Conversation {
 	return predicate.Conversation(sql.FieldEQ(FieldInsertedAt, v))
@@ -463,6 +483,186 @@ func LastMessageIDIsNil() predicate.Conversation {
 // LastMessageIDNotNil applies the NotNil predicate on the "last_message_id" field.
 func LastMessageIDNotNil() predicate.Conversation {
 	return predicate.Conversation(sql.FieldNotNull(FieldLastMessageID))
+}
+
+// SenderReadIDEQ applies the EQ predicate on the "sender_read_id" field.
+func SenderReadIDEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldSenderReadID, v))
+}
+
+// SenderReadIDNEQ applies the NEQ predicate on the "sender_read_id" field.
+func SenderReadIDNEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldSenderReadID, v))
+}
+
+// SenderReadIDIn applies the In predicate on the "sender_read_id" field.
+func SenderReadIDIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldSenderReadID, vs...))
+}
+
+// SenderReadIDNotIn applies the NotIn predicate on the "sender_read_id" field.
+func SenderReadIDNotIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldSenderReadID, vs...))
+}
+
+// SenderReadIDGT applies the GT predicate on the "sender_read_id" field.
+func SenderReadIDGT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldSenderReadID, v))
+}
+
+// SenderReadIDGTE applies the GTE predicate on the "sender_read_id" field.
+func SenderReadIDGTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldSenderReadID, v))
+}
+
+// SenderReadIDLT applies the LT predicate on the "sender_read_id" field.
+func SenderReadIDLT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldSenderReadID, v))
+}
+
+// SenderReadIDLTE applies the LTE predicate on the "sender_read_id" field.
+func SenderReadIDLTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldSenderReadID, v))
+}
+
+// SenderReadIDIsNil applies the IsNil predicate on the "sender_read_id" field.
+func SenderReadIDIsNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldIsNull(FieldSenderReadID))
+}
+
+// SenderReadIDNotNil applies the NotNil predicate on the "sender_read_id" field.
+func SenderReadIDNotNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotNull(FieldSenderReadID))
+}
+
+// RecipientReadIDEQ applies the EQ predicate on the "recipient_read_id" field.
+func RecipientReadIDEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldRecipientReadID, v))
+}
+
+// RecipientReadIDNEQ applies the NEQ predicate on the "recipient_read_id" field.
+func RecipientReadIDNEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldRecipientReadID, v))
+}
+
+// RecipientReadIDIn applies the In predicate on the "recipient_read_id" field.
+func RecipientReadIDIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldRecipientReadID, vs...))
+}
+
+// RecipientReadIDNotIn applies the NotIn predicate on the "recipient_read_id" field.
+func RecipientReadIDNotIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldRecipientReadID, vs...))
+}
+
+// RecipientReadIDGT applies the GT predicate on the "recipient_read_id" field.
+func RecipientReadIDGT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldRecipientReadID, v))
+}
+
+// RecipientReadIDGTE applies the GTE predicate on the "recipient_read_id" field.
+func RecipientReadIDGTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldRecipientReadID, v))
+}
+
+// RecipientReadIDLT applies the LT predicate on the "recipient_read_id" field.
+func RecipientReadIDLT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldRecipientReadID, v))
+}
+
+// RecipientReadIDLTE applies the LTE predicate on the "recipient_read_id" field.
+func RecipientReadIDLTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldRecipientReadID, v))
+}
+
+// RecipientReadIDIsNil applies the IsNil predicate on the "recipient_read_id" field.
+func RecipientReadIDIsNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldIsNull(FieldRecipientReadID))
+}
+
+// RecipientReadIDNotNil applies the NotNil predicate on the "recipient_read_id" field.
+func RecipientReadIDNotNil() predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotNull(FieldRecipientReadID))
+}
+
+// SenderUnreadEQ applies the EQ predicate on the "sender_unread" field.
+func SenderUnreadEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldSenderUnread, v))
+}
+
+// SenderUnreadNEQ applies the NEQ predicate on the "sender_unread" field.
+func SenderUnreadNEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldSenderUnread, v))
+}
+
+// SenderUnreadIn applies the In predicate on the "sender_unread" field.
+func SenderUnreadIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldSenderUnread, vs...))
+}
+
+// SenderUnreadNotIn applies the NotIn predicate on the "sender_unread" field.
+func SenderUnreadNotIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldSenderUnread, vs...))
+}
+
+// SenderUnreadGT applies the GT predicate on the "sender_unread" field.
+func SenderUnreadGT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldSenderUnread, v))
+}
+
+// SenderUnreadGTE applies the GTE predicate on the "sender_unread" field.
+func SenderUnreadGTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldSenderUnread, v))
+}
+
+// SenderUnreadLT applies the LT predicate on the "sender_unread" field.
+func SenderUnreadLT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldSenderUnread, v))
+}
+
+// SenderUnreadLTE applies the LTE predicate on the "sender_unread" field.
+func SenderUnreadLTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldSenderUnread, v))
+}
+
+// RecipientUnreadEQ applies the EQ predicate on the "recipient_unread" field.
+func RecipientUnreadEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldEQ(FieldRecipientUnread, v))
+}
+
+// RecipientUnreadNEQ applies the NEQ predicate on the "recipient_unread" field.
+func RecipientUnreadNEQ(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNEQ(FieldRecipientUnread, v))
+}
+
+// RecipientUnreadIn applies the In predicate on the "recipient_unread" field.
+func RecipientUnreadIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldIn(FieldRecipientUnread, vs...))
+}
+
+// RecipientUnreadNotIn applies the NotIn predicate on the "recipient_unread" field.
+func RecipientUnreadNotIn(vs ...int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldNotIn(FieldRecipientUnread, vs...))
+}
+
+// RecipientUnreadGT applies the GT predicate on the "recipient_unread" field.
+func RecipientUnreadGT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGT(FieldRecipientUnread, v))
+}
+
+// RecipientUnreadGTE applies the GTE predicate on the "recipient_unread" field.
+func RecipientUnreadGTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldGTE(FieldRecipientUnread, v))
+}
+
+// RecipientUnreadLT applies the LT predicate on the "recipient_unread" field.
+func RecipientUnreadLT(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLT(FieldRecipientUnread, v))
+}
+
+// RecipientUnreadLTE applies the LTE predicate on the "recipient_unread" field.
+func RecipientUnreadLTE(v int) predicate.Conversation {
+	return predicate.Conversation(sql.FieldLTE(FieldRecipientUnread, v))
 }
 
 // HasSender applies the HasEdge predicate on the "sender" edge.

@@ -19,6 +19,10 @@ var (
 		{Name: "status", Type: field.TypeString, Nullable: true, Size: 64},
 		{Name: "last_activity_at", Type: field.TypeTime},
 		{Name: "last_message_id", Type: field.TypeInt, Nullable: true},
+		{Name: "sender_read_id", Type: field.TypeInt, Nullable: true},
+		{Name: "recipient_read_id", Type: field.TypeInt, Nullable: true},
+		{Name: "sender_unread", Type: field.TypeInt, Default: 0},
+		{Name: "recipient_unread", Type: field.TypeInt, Default: 0},
 		{Name: "sender_id", Type: field.TypeInt},
 		{Name: "recipient_id", Type: field.TypeInt},
 	}
@@ -30,13 +34,13 @@ var (
 		ForeignKeys: []*schema.ForeignKey{
 			{
 				Symbol:     "conversations_users_sender_conversations",
-				Columns:    []*schema.Column{ConversationsColumns[8]},
+				Columns:    []*schema.Column{ConversationsColumns[12]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},
 			{
 				Symbol:     "conversations_users_recipient_conversations",
-				Columns:    []*schema.Column{ConversationsColumns[9]},
+				Columns:    []*schema.Column{ConversationsColumns[13]},
 				RefColumns: []*schema.Column{UsersColumns[0]},
 				OnDelete:   schema.NoAction,
 			},

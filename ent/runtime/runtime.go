@@ -44,6 +44,18 @@ func init() {
 	conversationDescLastActivityAt := conversationFields[5].Descriptor()
 	// conversation.DefaultLastActivityAt holds the default value on creation for the last_activity_at field.
 	conversation.DefaultLastActivityAt = conversationDescLastActivityAt.Default.(func() time.Time)
+	// conversationDescSenderUnread is the schema descriptor for sender_unread field.
+	conversationDescSenderUnread := conversationFields[9].Descriptor()
+	// conversation.DefaultSenderUnread holds the default value on creation for the sender_unread field.
+	conversation.DefaultSenderUnread = conversationDescSenderUnread.Default.(int)
+	// conversation.SenderUnreadValidator is a validator for the "sender_unread" field. It is called by the builders before save.
+	conversation.SenderUnreadValidator = conversationDescSenderUnread.Validators[0].(func(int) error)
+	// conversationDescRecipientUnread is the schema descriptor for recipient_unread field.
+	conversationDescRecipientUnread := conversationFields[10].Descriptor()
+	// conversation.DefaultRecipientUnread holds the default value on creation for the recipient_unread field.
+	conversation.DefaultRecipientUnread = conversationDescRecipientUnread.Default.(int)
+	// conversation.RecipientUnreadValidator is a validator for the "recipient_unread" field. It is called by the builders before save.
+	conversation.RecipientUnreadValidator = conversationDescRecipientUnread.Validators[0].(func(int) error)
 	devmailFields := schema.DevMail{}.Fields()
 	_ = devmailFields
 	// devmailDescSentAt is the schema descriptor for sent_at field.

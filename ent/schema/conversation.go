@@ -47,6 +47,23 @@ func (Conversation) Fields() []ent.Field {
 		field.Int("last_message_id").
 			Optional().
 			Nillable(),
+		// Each participant's read mark (the last message they have read;
+		// it never moves backwards) and how many of the other's messages
+		// came after it. The counters are kept by the message writer and
+		// the read mark, so that a conversation list costs O(page), never a
+		// count over the messages.
+		field.Int("sender_read_id").
+			Optional().
+			Nillable(),
+		field.Int("recipient_read_id").
+			Optional().
+			Nillable(),
+		field.Int("sender_unread").
+			Default(0).
+			NonNegative(),
+		field.Int("recipient_unread").
+			Default(0).
+			NonNegative(),
 	}
 }
 

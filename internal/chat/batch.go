@@ -285,7 +285,7 @@ func (l *lane) commit(batch []*writeReq) {
 	var stored []Event
 	for i, r := range taken {
 		if o := outs[i]; !o.skipped && o.err == nil && !o.msg.Repeat {
-			stored = append(stored, MessageStored{Message: o.msg, To: r.m.to, Origin: r.m.origin})
+			stored = append(stored, MessageStored{Message: o.msg, Prev: o.msg.Prev, To: r.m.to, Origin: r.m.origin})
 		}
 	}
 	if len(stored) > 0 {

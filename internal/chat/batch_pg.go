@@ -25,12 +25,16 @@ import (
 //     ?after=<id> never skips one. A client_id already used by the sender
 //     inserts nothing (ON CONFLICT DO NOTHING); the stored message is looked
 //     up afterwards.
-//   - touched moves each conversation to its newest message.
+//   - touched moves each conversation to its newest message, and keeps
+//     each participant's read mark and unread count: sending marks the
+//     sender's side read up to its message, and the other's messages after
+//     that are unread.
 //
-// The result lists the locked conversations (kind 0), then the inserted
-// messages (kind 1) in id order. Prepared once, the plan serves every batch.
+// The result lists the locked conversations with their newest message
+// before this batch (kind 0), then the inserted messages (kind 1) in id
+// order. Prepared once, the plan serves every batch.
 const insertBatchPG = `WITH locked AS MATERIALIZED (
-	SELECT id FROM conversations WHERE id = ANY($5::bigint[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
+	SELECT id, last_message_id FROM conversations WHERE id = ANY($5::bigint[]) ORDER BY id FOR NO KEY UPDATE SKIP LOCKED
 ), ins AS (
 	INSERT INTO messages (content, date, conversation_id, sender_id, client_id)
 	SELECT u.content, $1::timestamptz, u.conversation_id, u.sender_id, u.client_id
@@ -39,15 +43,29 @@ const insertBatchPG = `WITH locked AS MATERIALIZED (
 	ORDER BY u.ord
 	ON CONFLICT (sender_id, client_id) DO NOTHING
 	RETURNING id, conversation_id, sender_id, client_id
-), last AS (
-	SELECT conversation_id, max(id) AS id FROM ins GROUP BY conversation_id
+), agg AS (
+	SELECT i.conversation_id AS cid, max(i.id) AS last_id,
+		max(i.id) FILTER (WHERE i.sender_id = c.sender_id) AS last_s,
+		max(i.id) FILTER (WHERE i.sender_id = c.recipient_id) AS last_r
+	FROM ins i JOIN conversations c ON c.id = i.conversation_id
+	GROUP BY i.conversation_id
+), cnt AS (
+	SELECT a.cid, a.last_id, a.last_s, a.last_r,
+		count(*) FILTER (WHERE i.sender_id = c.recipient_id AND (a.last_s IS NULL OR i.id > a.last_s)) AS new_for_s,
+		count(*) FILTER (WHERE i.sender_id = c.sender_id AND (a.last_r IS NULL OR i.id > a.last_r)) AS new_for_r
+	FROM agg a JOIN ins i ON i.conversation_id = a.cid JOIN conversations c ON c.id = a.cid
+	GROUP BY a.cid, a.last_id, a.last_s, a.last_r
 ), touched AS (
 	UPDATE conversations c
-	SET last_activity_at = $1, updated_at = $1, last_message_id = last.id
-	FROM last
-	WHERE c.id = last.conversation_id AND (c.last_message_id IS NULL OR c.last_message_id < last.id)
+	SET last_activity_at = $1, updated_at = $1, last_message_id = cnt.last_id,
+		sender_read_id = greatest(c.sender_read_id, cnt.last_s),
+		sender_unread = CASE WHEN cnt.last_s IS NULL THEN c.sender_unread ELSE 0 END + cnt.new_for_s,
+		recipient_read_id = greatest(c.recipient_read_id, cnt.last_r),
+		recipient_unread = CASE WHEN cnt.last_r IS NULL THEN c.recipient_unread ELSE 0 END + cnt.new_for_r
+	FROM cnt
+	WHERE c.id = cnt.cid AND (c.last_message_id IS NULL OR c.last_message_id < cnt.last_id)
 )
-SELECT 0, id, 0::bigint, NULL::text FROM locked
+SELECT 0, id, coalesce(last_message_id, 0), NULL::text FROM locked
 UNION ALL
 SELECT 1, id, sender_id, client_id FROM ins
 ORDER BY 1, 2`
@@ -92,19 +110,22 @@ func (p *pgBatch) insert(ctx context.Context, batch []*writeReq, date time.Time)
 	}
 	defer rows.Close()
 	locked := map[int]bool{}
+	prev := map[int]int{}        // conversation → its newest message so far
 	var plain []int              // ids of messages without client_id, in batch order
 	keyed := map[clientKey]int{} // ids of messages with one
 	for rows.Next() {
-		var kind, id, sender int
+		// aux is the sender of a message (kind 1), or a conversation's
+		// newest message before the batch (kind 0).
+		var kind, id, aux int
 		var clientID sql.NullString
-		if err := rows.Scan(&kind, &id, &sender, &clientID); err != nil {
+		if err := rows.Scan(&kind, &id, &aux, &clientID); err != nil {
 			return nil, err
 		}
 		switch {
 		case kind == 0:
-			locked[id] = true
+			locked[id], prev[id] = true, aux
 		case clientID.Valid:
-			keyed[clientKey{sender, clientID.String}] = id
+			keyed[clientKey{aux, clientID.String}] = id
 		default:
 			plain = append(plain, id)
 		}
@@ -133,6 +154,7 @@ func (p *pgBatch) insert(ctx context.Context, batch []*writeReq, date time.Time)
 			repeats = append(repeats, i)
 			continue
 		}
+		msg.Prev, prev[m.conversationID] = prev[m.conversationID], msg.ID
 		outs[i].msg = msg
 	}
 	if len(repeats) > 0 {

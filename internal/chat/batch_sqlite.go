@@ -47,28 +47,57 @@ func (s *Service) insertBatchSQLite(ctx context.Context, batch []*writeReq, date
 				SetNillableClientID(nilIfEmpty(r.m.clientID)))
 			created = append(created, i)
 		}
+		convs, err := batchConversations(ctx, tx, batch)
+		if err != nil {
+			return err
+		}
+		prev := map[int]int{}
+		for id, c := range convs {
+			if c.LastMessageID != nil {
+				prev[id] = *c.LastMessageID
+			}
+		}
 		rows, err := tx.Message.CreateBulk(builders...).Save(ctx)
 		if err != nil {
 			return fromEnt(err)
 		}
-		last := map[int]int{}
 		for j, row := range rows {
 			m := messageOf(row)
+			m.Prev, prev[m.ConversationID] = prev[m.ConversationID], m.ID
 			outs[created[j]].msg = m
 			if m.ClientID != "" {
 				found[clientKey{m.SenderID, m.ClientID}] = m
 			}
-			last[row.ConversationID] = max(last[row.ConversationID], row.ID)
 		}
 		for _, i := range repeats {
 			outs[i] = repeatOutcome(batch[i], found, nil)
 		}
-		return touchConversations(ctx, tx, last, date)
+		return touchConversations(ctx, tx, convs, rows, date)
 	})
 	if err != nil {
 		return nil, err
 	}
 	return outs, nil
+}
+
+// batchConversations reads the batch's conversations before it is
+// written.
+func batchConversations(ctx context.Context, tx *ent.Tx, batch []*writeReq) (map[int]*ent.Conversation, error) {
+	ids := make([]int, 0, len(batch))
+	for _, r := range batch {
+		ids = append(ids, r.m.conversationID)
+	}
+	rows, err := tx.Conversation.Query().
+		Where(conversation.IDIn(slices.Compact(slices.Sorted(slices.Values(ids)))...)).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	convs := make(map[int]*ent.Conversation, len(rows))
+	for _, c := range rows {
+		convs[c.ID] = c
+	}
+	return convs, nil
 }
 
 func nilIfEmpty(s string) *string {
@@ -78,20 +107,35 @@ func nilIfEmpty(s string) *string {
 	return &s
 }
 
-// touchConversations moves each conversation's activity to its newest
-// message, for the most-recent-first conversation list, and only forwards.
-// In-process and one writer, a statement per conversation costs no round
-// trip (PostgreSQL does it in insertBatchPG).
-func touchConversations(ctx context.Context, tx *ent.Tx, last map[int]int, at time.Time) error {
-	for _, convID := range slices.Sorted(maps.Keys(last)) {
-		msgID := last[convID]
-		if _, err := tx.Conversation.Update().
-			Where(conversation.ID(convID), conversation.Or(
-				conversation.LastMessageIDIsNil(),
-				conversation.LastMessageIDLT(msgID))).
+// touchConversations moves each conversation to its newest message and
+// keeps each side's read mark and unread count, message by message: a
+// participant who sends has read up to their message, and it is unread for
+// the other (insertBatchPG does the same in SQL). In-process and one
+// writer, a statement per conversation costs no round trip.
+func touchConversations(ctx context.Context, tx *ent.Tx, convs map[int]*ent.Conversation, msgs []*ent.Message, at time.Time) error {
+	touched := map[int]bool{}
+	for _, m := range msgs {
+		c := convs[m.ConversationID]
+		touched[c.ID] = true
+		if c.SenderID == m.SenderID {
+			c.SenderReadID, c.SenderUnread = &m.ID, 0
+			c.RecipientUnread++
+		} else {
+			c.RecipientReadID, c.RecipientUnread = &m.ID, 0
+			c.SenderUnread++
+		}
+		c.LastMessageID = &m.ID
+	}
+	for _, id := range slices.Sorted(maps.Keys(touched)) {
+		c := convs[id]
+		if err := tx.Conversation.UpdateOneID(id).
 			SetLastActivityAt(at).
-			SetLastMessageID(msgID).
-			Save(ctx); err != nil {
+			SetLastMessageID(*c.LastMessageID).
+			SetNillableSenderReadID(c.SenderReadID).
+			SetNillableRecipientReadID(c.RecipientReadID).
+			SetSenderUnread(c.SenderUnread).
+			SetRecipientUnread(c.RecipientUnread).
+			Exec(ctx); err != nil {
 			return fromEnt(err)
 		}
 	}

@@ -2,10 +2,12 @@ package chat_test
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 
 	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/seed"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
 
@@ -41,4 +43,47 @@ func BenchmarkSendParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkListConversations lists a user's 200 conversations (a page of
+// 50, with their last messages, unread counts and read marks) when they
+// hold 1 000 and 100 000 messages: the cost must not grow with the
+// messages (O(page): no count over the messages table per request).
+func BenchmarkListConversations(b *testing.B) {
+	for _, total := range []int{1_000, 100_000} {
+		b.Run(fmt.Sprintf("messages=%d", total), func(b *testing.B) {
+			st := storetest.Postgres(b)
+			svc, _ := newServiceTB(b, st)
+			ctx := context.Background()
+			l := seed.Loader{DB: st.DB, Dialect: st.Dialect}
+			users, err := l.Users(ctx, "list", 201, "x")
+			if err != nil {
+				b.Fatal(err)
+			}
+			pairs := make([][2]int, 200)
+			for i := range pairs {
+				pairs[i] = [2]int{users[0], users[i+1]}
+			}
+			convs, err := l.Conversations(ctx, pairs)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i, c := range convs {
+				if err := l.Messages(ctx, c, pairs[i], total/len(convs)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := st.DB.Exec("ANALYZE"); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				list, _, err := svc.ListConversations(ctx, users[0], "", 50)
+				if err != nil || len(list) != 50 {
+					b.Fatalf("%d conversations, %v", len(list), err)
+				}
+			}
+		})
+	}
 }

@@ -23,6 +23,7 @@ type recorder struct {
 	mu    sync.Mutex
 	sent  []string
 	convs map[int][]int
+	prev  map[int]int // message → the conversation's message before it
 }
 
 func (r *recorder) Announce(evs ...chat.Event) {
@@ -39,6 +40,10 @@ func (r *recorder) Announce(evs ...chat.Event) {
 			r.convs = map[int][]int{}
 		}
 		r.convs[m.ConversationID] = append(r.convs[m.ConversationID], m.ID)
+		if r.prev == nil {
+			r.prev = map[int]int{}
+		}
+		r.prev[m.ID] = e.Prev
 	}
 }
 

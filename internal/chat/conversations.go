@@ -19,7 +19,7 @@ func (s *Service) CreateConversation(ctx context.Context, callerID, recipientID 
 	if recipientID == callerID {
 		return Conversation{}, false, FieldError("recipient_id", "can't be yourself")
 	}
-	if existing, err := s.findPair(ctx, callerID, recipientID); err == nil {
+	if existing, err := s.findPair(ctx, callerID, recipientID, callerID); err == nil {
 		return existing, false, nil
 	} else if KindOf(err) != KindNotFound {
 		return Conversation{}, false, err
@@ -40,7 +40,7 @@ func (s *Service) CreateConversation(ctx context.Context, callerID, recipientID 
 		SetLastActivityAt(now).
 		Save(ctx)
 	if ent.IsConstraintError(err) {
-		existing, ferr := s.findPair(ctx, callerID, recipientID)
+		existing, ferr := s.findPair(ctx, callerID, recipientID, callerID)
 		if KindOf(ferr) == KindNotFound {
 			// Not a duplicate: the recipient vanished in between.
 			return Conversation{}, false, FieldError("recipient_id", "does not exist")
@@ -51,17 +51,19 @@ func (s *Service) CreateConversation(ctx context.Context, callerID, recipientID 
 		return Conversation{}, false, fromEnt(err)
 	}
 	s.convs.put(row.ID, participants{row.SenderID, row.RecipientID})
-	return conversationOf(row, nil), true, nil
+	conv := conversationOf(row, callerID, nil)
+	s.events.Announce(ConversationCreated{Conversation: conv, To: []int{recipientID, callerID}})
+	return conv, true, nil
 }
 
-func (s *Service) findPair(ctx context.Context, a, b int) (Conversation, error) {
+func (s *Service) findPair(ctx context.Context, a, b, viewer int) (Conversation, error) {
 	row, err := s.client.Conversation.Query().
 		Where(conversation.UserLow(min(a, b)), conversation.UserHigh(max(a, b))).
 		Only(ctx)
 	if err != nil {
 		return Conversation{}, fromEnt(err)
 	}
-	return s.withLast(ctx, row)
+	return s.withLast(ctx, row, viewer)
 }
 
 // GetConversation returns a conversation the caller takes part in; to
@@ -75,19 +77,19 @@ func (s *Service) GetConversation(ctx context.Context, callerID, id int) (Conver
 	if err != nil {
 		return Conversation{}, fromEnt(err)
 	}
-	return s.withLast(ctx, row)
+	return s.withLast(ctx, row, callerID)
 }
 
-func (s *Service) withLast(ctx context.Context, row *ent.Conversation) (Conversation, error) {
+func (s *Service) withLast(ctx context.Context, row *ent.Conversation, viewer int) (Conversation, error) {
 	if row.LastMessageID == nil {
-		return conversationOf(row, nil), nil
+		return conversationOf(row, viewer, nil), nil
 	}
 	m, err := s.client.Message.Get(ctx, *row.LastMessageID)
 	if err != nil {
 		return Conversation{}, fromEnt(err)
 	}
 	last := messageOf(m)
-	return conversationOf(row, &last), nil
+	return conversationOf(row, viewer, &last), nil
 }
 
 // ListConversations returns the caller's conversations, most recent
@@ -143,7 +145,7 @@ func (s *Service) ListConversations(ctx context.Context, callerID int, cursor st
 				last = &m
 			}
 		}
-		list[i] = conversationOf(r, last)
+		list[i] = conversationOf(r, callerID, last)
 	}
 	return list, next, nil
 }

@@ -10,8 +10,10 @@ type Event interface{ event() }
 // the socket that sent it, which gets its reply instead.
 type MessageStored struct {
 	Message Message
-	To      []int
-	Origin  string
+	// Prev is the conversation's message before this one (0: none).
+	Prev   int
+	To     []int
+	Origin string
 	// Elided is set on a message that arrived from another node without
 	// its content (too large for the broker): only ID, ConversationID and
 	// SenderID are set, and the receiver loads the rest.
@@ -26,8 +28,37 @@ type SessionsEnded struct {
 	TokenID string
 }
 
-func (MessageStored) event() {}
-func (SessionsEnded) event() {}
+// ConversationCreated is a new conversation; To are its participants. Its
+// unread counts and read marks are empty, so the JSON is the same for both.
+type ConversationCreated struct {
+	Conversation Conversation
+	To           []int
+}
+
+// ReadMarked says UserID has read ConversationID up to MessageID. To are
+// the users whose sockets hear of it (both participants); Origin the
+// socket that marked it, if any, which got its reply instead.
+type ReadMarked struct {
+	ConversationID int
+	UserID         int
+	MessageID      int
+	To             []int
+	Origin         string
+}
+
+// Typing says UserID is typing in ConversationID; To is the other
+// participant. Never stored.
+type Typing struct {
+	ConversationID int
+	UserID         int
+	To             []int
+}
+
+func (MessageStored) event()       {}
+func (SessionsEnded) event()       {}
+func (ConversationCreated) event() {}
+func (ReadMarked) event()          {}
+func (Typing) event()              {}
 
 // Announcer takes the events of one commit, in order. It must not block:
 // it is called by the message writer between commits.

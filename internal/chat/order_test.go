@@ -92,8 +92,22 @@ func TestCatchUpNeverSkips(t *testing.T) {
 				t.Fatalf("message %d was never returned to the ?after= follower (%d of %d seen)", m.ID, len(seen), len(all.Messages))
 			}
 		}
-		if pushed := rec.conv(conv.ID); !slices.IsSorted(pushed) {
+		pushed := rec.conv(conv.ID)
+		if !slices.IsSorted(pushed) {
 			t.Fatalf("pushes out of id order: %v", pushed)
+		}
+		// Each push names the conversation's message before it: the
+		// pushes form one chain, so a client sees any it did not get.
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		for i, id := range pushed {
+			want := 0
+			if i > 0 {
+				want = pushed[i-1]
+			}
+			if rec.prev[id] != want {
+				t.Fatalf("message %d says its previous is %d, want %d", id, rec.prev[id], want)
+			}
 		}
 	})
 }

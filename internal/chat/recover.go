@@ -59,6 +59,10 @@ func (s *Service) Recover(ctx context.Context, userID int, q RecoverQuery) (Reco
 	}
 	mine := conversation.Or(conversation.UserLow(userID), conversation.UserHigh(userID))
 	known := slices.Sorted(maps.Keys(cursors))
+	isKnown := make(map[int]bool, len(known))
+	for _, id := range known {
+		isKnown[id] = true
+	}
 	var convs []*ent.Conversation
 	if len(known) > 0 {
 		rows, err := s.client.Conversation.Query().
@@ -106,9 +110,36 @@ func (s *Service) Recover(ctx context.Context, userID int, q RecoverQuery) (Reco
 			rows = rows[:room]
 			out.Truncated = append(out.Truncated, c.ID)
 		}
+		prev, err := s.messageBefore(ctx, c.ID, cursors[c.ID], isKnown[c.ID], rows)
+		if err != nil {
+			return Recovered{}, err
+		}
 		for _, r := range rows {
-			out.Messages = append(out.Messages, messageOf(r))
+			m := messageOf(r)
+			m.Prev, prev = prev, m.ID
+			out.Messages = append(out.Messages, m)
 		}
 	}
 	return out, nil
+}
+
+// messageBefore is the message of conv before the first of rows, so that
+// recovered messages carry their Prev like live pushes. In a conversation
+// the client named, that is its cursor (a message it holds, or 0: none);
+// in one it did not, it is read.
+func (s *Service) messageBefore(ctx context.Context, conv, cursor int, known bool, rows []*ent.Message) (int, error) {
+	if known || len(rows) == 0 {
+		return cursor, nil
+	}
+	before, err := s.client.Message.Query().
+		Where(s.inConversation(conv), message.IDLT(rows[0].ID)).
+		Order(ent.Desc(message.FieldConversationID), ent.Desc(message.FieldID)).
+		First(ctx)
+	switch {
+	case ent.IsNotFound(err):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	}
+	return before.ID, nil
 }

@@ -54,3 +54,39 @@ func TestRecoverBounds(t *testing.T) {
 		}
 	})
 }
+
+// TestRecoveredMessagesChain: recovered messages name the message before
+// them, as live pushes do — the cursor in a named conversation, the real
+// one in a conversation the client did not know.
+func TestRecoveredMessagesChain(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		svc, _ := newService(t, st)
+		a, b, c := mustUser(t, svc, "ann"), mustUser(t, svc, "bob"), mustUser(t, svc, "cid")
+		known, _, _ := svc.CreateConversation(ctx, a.ID, b.ID)
+		unknown, _, _ := svc.CreateConversation(ctx, a.ID, c.ID)
+		send := func(conv int) int {
+			m, err := svc.SendMessage(ctx, chat.SendInput{SenderID: a.ID, ConversationID: conv, Content: "x"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m.ID
+		}
+		k1 := send(known.ID)
+		u1 := send(unknown.ID) // before since: the client holds it, unnamed
+		k2, u2, u3 := send(known.ID), send(unknown.ID), send(unknown.ID)
+		rec, err := svc.Recover(ctx, a.ID, chat.RecoverQuery{Cursors: map[int]int{known.ID: k1}, Since: u1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[int]int{k2: k1, u2: u1, u3: u2}
+		if len(rec.Messages) != len(want) {
+			t.Fatalf("recovered %d, want %d", len(rec.Messages), len(want))
+		}
+		for _, m := range rec.Messages {
+			if m.Prev != want[m.ID] {
+				t.Fatalf("message %d: prev %d, want %d", m.ID, m.Prev, want[m.ID])
+			}
+		}
+	})
+}

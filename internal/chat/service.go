@@ -77,8 +77,10 @@ type Service struct {
 	pg          *pgBatch
 	isSQLite    bool
 	metrics     *metrics.Metrics
-	// principalSQL is principalQuery with this dialect's placeholders.
-	principalSQL string
+	// principalSQL and unreadTotalSQL are their queries with this
+	// dialect's placeholders.
+	principalSQL   string
+	unreadTotalSQL string
 }
 
 // New returns a Service; Close stops its message writer.
@@ -120,8 +122,10 @@ func New(cfg Config) (*Service, error) {
 		metrics:     cfg.Metrics,
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
+	s.unreadTotalSQL = fmt.Sprintf(unreadTotalQuery, "$1")
 	if s.isSQLite {
 		s.principalSQL = fmt.Sprintf(principalQuery, "?", "?")
+		s.unreadTotalSQL = fmt.Sprintf(unreadTotalQuery, "?1")
 	}
 	if !s.isSQLite {
 		pg, err := preparePGBatch(context.Background(), cfg.DB)

@@ -23,6 +23,10 @@ type Message struct {
 	// Repeat is set on the answer to a send whose client_id the sender had
 	// used before: this is the message stored then, and nothing new was.
 	Repeat bool `json:"-"`
+	// Prev is the conversation's message before this one (0: none), set
+	// on a message just stored: a client that holds Prev holds everything
+	// before, so pushes that arrive out of order, or not at all, show.
+	Prev int `json:"-"`
 }
 
 // Conversation is a one-to-one conversation between two users.
@@ -33,6 +37,12 @@ type Conversation struct {
 	Status      *string   `json:"status"`
 	InsertedAt  time.Time `json:"inserted_at"`
 	LastMessage *Message  `json:"last_message"`
+	// UnreadCount is how many of the other participant's messages came
+	// after the viewer's read mark, LastReadID that mark (nil: none yet),
+	// OtherLastReadID the other participant's.
+	UnreadCount     int  `json:"unread_count"`
+	LastReadID      *int `json:"last_read_id"`
+	OtherLastReadID *int `json:"other_last_read_id"`
 }
 
 // SendInput is one message to post. RecipientID, when not zero, must be the

@@ -16,9 +16,16 @@ func messageOf(m *ent.Message) Message {
 	return msg
 }
 
-func conversationOf(c *ent.Conversation, last *Message) Conversation {
-	return Conversation{
+// conversationOf is the conversation as viewer sees it: their unread
+// count and read mark, and the other participant's mark.
+func conversationOf(c *ent.Conversation, viewer int, last *Message) Conversation {
+	conv := Conversation{
 		ID: c.ID, SenderID: c.SenderID, RecipientID: c.RecipientID, Status: c.Status,
 		InsertedAt: c.InsertedAt.UTC(), LastMessage: last,
+		UnreadCount: c.RecipientUnread, LastReadID: c.RecipientReadID, OtherLastReadID: c.SenderReadID,
 	}
+	if viewer == c.SenderID {
+		conv.UnreadCount, conv.LastReadID, conv.OtherLastReadID = c.SenderUnread, c.SenderReadID, c.RecipientReadID
+	}
+	return conv
 }

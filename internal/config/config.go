@@ -57,6 +57,8 @@ type Config struct {
 	BrokerURL string
 	// NodeName names this node in logs and between nodes.
 	NodeName string
+	// DBMaxConns caps the PostgreSQL connection pool of this node.
+	DBMaxConns int
 	// MaxConnsPerIP caps the connections one client address may hold;
 	// TrustedProxies are exempt. 0 disables.
 	MaxConnsPerIP int
@@ -140,6 +142,9 @@ func Load(getenv func(string) string) (Config, error) {
 	c.MigrateOnStart = boolean(getenv, "MIGRATE_ON_START", true, add)
 	c.RateLimitLogin = integer(getenv, "RATE_LIMIT_LOGIN", 30, add)
 	c.MaxConnsPerIP = integer(getenv, "MAX_CONNS_PER_IP", 1000, add)
+	if c.DBMaxConns = integer(getenv, "DB_MAX_CONNS", 32, add); c.DBMaxConns == 0 {
+		add("DB_MAX_CONNS", "must be at least 1")
+	}
 	if lvl := getenv("LOG_LEVEL"); lvl != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			add("LOG_LEVEL", "%q is not debug, info, warn or error", lvl)

@@ -26,7 +26,9 @@ type wireItem struct {
 	Kind string `json:"k"`
 	// m
 	Message *chat.Message `json:"m,omitempty"`
-	// mr: id, conversation, sender; m and mr: recipients
+	// mr: id, conversation, sender; m and mr: recipients and the
+	// conversation's previous message
+	Prev   int   `json:"p,omitempty"`
 	ID     int   `json:"id,omitempty"`
 	Conv   int   `json:"c,omitempty"`
 	Sender int   `json:"from,omitempty"`
@@ -69,7 +71,7 @@ func encode(node string, seq *uint64, lost uint64, at time.Time, events []chat.E
 			// A message too large for any payload travels without its
 			// content.
 			m := it.Message
-			it = wireItem{Kind: "mr", ID: m.ID, Conv: m.ConversationID, Sender: m.SenderID, To: it.To}
+			it = wireItem{Kind: "mr", ID: m.ID, Conv: m.ConversationID, Sender: m.SenderID, To: it.To, Prev: it.Prev}
 			b, _ = json.Marshal(it)
 		}
 		if size+len(b)+1 > max {
@@ -86,7 +88,7 @@ func toWire(ev chat.Event) (wireItem, bool) {
 	switch e := ev.(type) {
 	case chat.MessageStored:
 		m := e.Message
-		return wireItem{Kind: "m", Message: &m, To: e.To}, true
+		return wireItem{Kind: "m", Message: &m, To: e.To, Prev: e.Prev}, true
 	case chat.SessionsEnded:
 		return wireItem{Kind: "se", User: e.UserID, Token: e.TokenID}, true
 	}
@@ -110,12 +112,12 @@ func decode(payload []byte) (envelope, []chat.Event, error) {
 			if it.Message != nil {
 				m := *it.Message
 				m.Date = m.Date.In(time.UTC)
-				events = append(events, chat.MessageStored{Message: m, To: it.To})
+				events = append(events, chat.MessageStored{Message: m, Prev: it.Prev, To: it.To})
 			}
 		case "mr":
 			events = append(events, chat.MessageStored{
 				Message: chat.Message{ID: it.ID, ConversationID: it.Conv, SenderID: it.Sender},
-				To:      it.To, Elided: true})
+				Prev:    it.Prev, To: it.To, Elided: true})
 		case "se":
 			events = append(events, chat.SessionsEnded{UserID: it.User, TokenID: it.Token})
 		}

@@ -59,10 +59,14 @@ func TestBusObserved(t *testing.T) {
 // TestLossObserved: batches the full queue could not take are counted on
 // the announcing node; the other node counts the gap and its resync.
 func TestLossObserved(t *testing.T) {
-	brk := newStuck()
+	brk := &stuck{entered: make(chan struct{}, 1), release: make(chan struct{})}
 	a, _, ma := observedNode(t, "a", brk, 4)
 	_, sb, mb := observedNode(t, "b", &brk.Local, 0)
-	announceBehind(t, a, brk, 20)
+	a.Announce(msg(1, "first"))
+	<-brk.entered // the publisher is stuck in the broker: what follows overflows the queue
+	for i := range 20 {
+		a.Announce(msg(i+2, "x"))
+	}
 	close(brk.release)
 	a.Announce(msg(100, "after"))
 	waitFor(t, "the other node to resync", func() bool { _, r := sb.snapshot(); return r > 0 })

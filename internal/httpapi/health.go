@@ -45,6 +45,7 @@ func readyz(db Pinger, broker BrokerState) echo.HandlerFunc {
 		body, status := readyBody{Status: "ok", Database: "ok"}, http.StatusOK
 		if err := db.Ping(ctx); err != nil {
 			body.Status, body.Database, status = "unavailable", "unavailable", http.StatusServiceUnavailable
+			c.Response().Header().Set("Retry-After", retryAfterUnavailable)
 		}
 		if broker != nil {
 			if name, ok := broker(); name != "" {

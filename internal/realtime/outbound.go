@@ -122,14 +122,14 @@ func (s *socket) writeLoop() {
 	}()
 	for {
 		s.mu.Lock()
-		if s.closing {
+		if s.closing && (!s.flushing || s.q == nil || s.q.len() == 0) {
 			code, reason := s.closeCode, s.closeReason
 			s.mu.Unlock()
 			// writing stays true: this socket gets no other writer.
 			_ = s.conn.Close(code, reason)
 			return
 		}
-		if s.q == nil || s.q.len() == 0 {
+		if !s.closing && (s.q == nil || s.q.len() == 0) {
 			s.writing = false
 			s.releaseQueueLocked()
 			s.mu.Unlock()

@@ -180,7 +180,7 @@ func TestWireFormat(t *testing.T) {
 func TestPushWireFormat(t *testing.T) {
 	date := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
 	m := chat.Message{ID: 9, Content: "<3 \"hi\"", Date: date, SenderID: 1, ConversationID: 3}
-	payload := `{"message":{"id":9,"content":"<3 \"hi\"","date":"2024-05-01T12:00:00Z","sender_id":1,"conversation_id":3}}`
+	payload := `{"message":{"id":9,"content":"<3 \"hi\"","date":"2024-05-01T12:00:00Z","sender_id":1,"conversation_id":3},"prev_id":8}`
 	tests := []struct {
 		name string
 		v    vsn
@@ -194,7 +194,7 @@ func TestPushWireFormat(t *testing.T) {
 			ts := startServer(t, newFakeBackend(t), Config{})
 			uid, _, c := ts.user(t, tt.v)
 			c.join(topicChat)
-			ts.publish(m, uid)
+			ts.srv.Handle([]chat.Event{chat.MessageStored{Message: m, Prev: 8, To: []int{uid}}})
 			got, err := c.readRaw()
 			if err != nil {
 				t.Fatal(err)

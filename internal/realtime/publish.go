@@ -24,12 +24,12 @@ func (srv *Server) Handle(evs []chat.Event) {
 			if e.Elided {
 				continue // could not be loaded; its clients catch up over REST
 			}
-			payload, err := marshalJSON(messageResponse{Message: e.Message})
+			payload, err := marshalJSON(receiveMsg{Message: e.Message, PrevID: nonZero(e.Prev)})
 			if err != nil {
 				srv.log.Error("realtime: encoding receive_msg", "message", e.Message.ID, "err", err)
 				continue
 			}
-			srv.deliver(push{ID: e.Message.ID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
+			srv.deliver(push{ID: e.Message.ID, Conv: e.Message.ConversationID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
 		case chat.SessionsEnded:
 			srv.endSessions(e)
 		}
@@ -93,16 +93,33 @@ func (srv *Server) Resync() {
 	})
 }
 
+// receiveMsg is the receive_msg payload: the seed's {"message": m}, and
+// the conversation's message before it (null: none). A client that holds
+// prev_id holds everything before m; otherwise it missed something (a push
+// from another node may arrive after a newer one) and reads it with
+// ?after=<the last id it holds>, or rejoins with its cursors.
+type receiveMsg struct {
+	Message chat.Message `json:"message"`
+	PrevID  *int         `json:"prev_id"`
+}
+
+func nonZero(n int) *int {
+	if n == 0 {
+		return nil
+	}
+	return &n
+}
+
 // push is one frame for the channels joined on Topic by UserIDs' sockets,
 // except the socket whose ID is Origin (it gets its reply instead). ID is
 // the message's it carries, if any.
 type push struct {
-	ID      int
-	UserIDs []int
-	Origin  string
-	Topic   string
-	Event   string
-	Payload json.RawMessage
+	ID, Conv int
+	UserIDs  []int
+	Origin   string
+	Topic    string
+	Event    string
+	Payload  json.RawMessage
 }
 
 // deliver queues a push on the matching local channels. Its frame is
@@ -131,7 +148,7 @@ func (srv *Server) deliver(e push) {
 			if p.tail == nil {
 				p.head, p.tail = pushParts(ch.sock.vsn, e.Topic, e.Event, e.Payload)
 			}
-			ch.push(e.ID, outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
+			ch.push(e.ID, e.Conv, outFrame{head: p.head, joinRef: ch.joinRef, tail: p.tail})
 		}
 	}
 }

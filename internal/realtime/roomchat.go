@@ -31,7 +31,7 @@ type roomChat struct {
 // payload with "cursors" asks for recovery (see decodeRecover): the
 // messages the client missed are pushed, oldest first, right after the ok
 // reply and before any live push, which the channel holds meanwhile.
-func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessage) (any, func() map[int]bool, error) {
+func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessage) (any, func() map[int]int, error) {
 	q, ok, err := decodeRecover(payload)
 	if err != nil || !ok {
 		return emptyObject, nil, err
@@ -45,17 +45,17 @@ func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessag
 	if rec.Truncated == nil {
 		rec.Truncated = []int{}
 	}
-	after := func() map[int]bool {
-		queued := make(map[int]bool, len(rec.Messages))
+	after := func() map[int]int {
+		recovered := map[int]int{}
 		for _, m := range rec.Messages {
-			payload, err := marshalJSON(messageResponse{Message: m})
+			payload, err := marshalJSON(receiveMsg{Message: m, PrevID: nonZero(m.Prev)})
 			if err != nil {
 				continue
 			}
 			ch.sock.send(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventReceiveMsg, payload: payload})
-			queued[m.ID] = true
+			recovered[m.ConversationID] = max(recovered[m.ConversationID], m.ID)
 		}
-		return queued
+		return recovered
 	}
 	return recoverReply{Recovered: len(rec.Messages), Truncated: rec.Truncated}, after, nil
 }

@@ -32,9 +32,9 @@ type channelHandler interface {
 	// ch is in the hub already, holding its pushes (see channel.hold), so
 	// that nothing committed while join reads the store is missed. after,
 	// when not nil, runs once the ok reply is queued: it queues what the
-	// join found (a recovery) and returns the message ids it queued, so
-	// that held pushes of the same messages are dropped.
-	join(ctx context.Context, ch *channel, payload json.RawMessage) (resp any, after func() (queued map[int]bool), err error)
+	// join found (a recovery) and returns, per conversation, the newest
+	// message it queued, so that pushes of those and older ones are dropped.
+	join(ctx context.Context, ch *channel, payload json.RawMessage) (resp any, after func() (recovered map[int]int), err error)
 	// handleIn answers one client event; the value is the reply's response.
 	handleIn(ctx context.Context, s *socket, event string, payload json.RawMessage) (any, error)
 }
@@ -56,22 +56,30 @@ type channel struct {
 	mu      sync.Mutex
 	holding bool
 	held    []heldPush
+	// recovered is, after a join with recovery, the newest message it
+	// carried per conversation: a push of an older one (a broker's late
+	// delivery, flushed on reconnect) is a duplicate and is dropped.
+	recovered map[int]int
 }
 
 // heldPush is a push that waited for its channel's join; id is its
 // message's, 0 for other pushes.
 type heldPush struct {
-	id    int
-	frame outFrame
+	id, conv int
+	frame    outFrame
 }
 
 // push queues a push for the channel's socket, or holds it during the
 // join. A join that holds more than a socket may queue is a slow consumer.
-func (ch *channel) push(id int, f outFrame) {
+func (ch *channel) push(id, conv int, f outFrame) {
 	ch.mu.Lock()
+	if id != 0 && id <= ch.recovered[conv] {
+		ch.mu.Unlock()
+		return
+	}
 	if ch.holding {
 		if len(ch.held) < ch.sock.srv.cfg.OutboundQueue {
-			ch.held = append(ch.held, heldPush{id, f})
+			ch.held = append(ch.held, heldPush{id, conv, f})
 			ch.mu.Unlock()
 			return
 		}
@@ -85,13 +93,15 @@ func (ch *channel) push(id int, f outFrame) {
 	ch.sock.srv.cfg.Metrics.Push(ch.sock.enqueue(f))
 }
 
-// release queues the held pushes, in order, except those of messages
-// already queued, and stops holding.
-func (ch *channel) release(queued map[int]bool) {
+// release queues the held pushes, in order, except those of messages the
+// join queued already or older ones in the same conversation, and stops
+// holding.
+func (ch *channel) release(recovered map[int]int) {
 	ch.mu.Lock()
 	defer ch.mu.Unlock()
+	ch.recovered = recovered
 	for _, h := range ch.held {
-		if h.id == 0 || !queued[h.id] {
+		if h.id == 0 || h.id > recovered[h.conv] {
 			ch.sock.srv.cfg.Metrics.Push(ch.sock.enqueue(h.frame))
 		}
 	}
@@ -161,16 +171,16 @@ func (s *socket) join(f *frame) {
 	s.srv.cfg.Metrics.Join(true)
 	s.channels = append(s.channels, ch)
 	s.replyValue(f.joinRef, f.ref, f.topic, "ok", resp)
-	var queued map[int]bool
+	var recovered map[int]int
 	if after != nil {
-		queued = after()
+		recovered = after()
 	}
-	ch.release(queued)
+	ch.release(recovered)
 }
 
 // callJoin runs a channel's join, turning a panic into Phoenix's
 // "join crashed" refusal.
-func (s *socket) callJoin(h channelHandler, ch *channel, f *frame) (resp any, after func() map[int]bool, err error) {
+func (s *socket) callJoin(h channelHandler, ch *channel, f *frame) (resp any, after func() map[int]int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger().Error("realtime: panic in join", "topic", f.topic, "panic", p, "stack", string(debug.Stack()))

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/events"
@@ -37,6 +38,12 @@ type Server struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	seq    atomic.Uint64
+
+	// draining is set by Shutdown: frames read from then on are answered
+	// "unavailable", not acted upon; inflight counts the frames being
+	// handled, whose replies Shutdown waits for.
+	draining atomic.Bool
+	inflight atomic.Int64
 
 	// mu orders ServeHTTP's wg.Add against Shutdown's wg.Wait; it is taken
 	// once per connection, never per frame.
@@ -219,17 +226,23 @@ func (srv *Server) isClosed() bool {
 	return srv.closed
 }
 
-// Shutdown refuses new sockets, closes every socket with 1001 (going away:
-// phoenix.js reconnects, possibly to another node) and waits, bounded by
-// ctx, for their goroutines to end. If ctx ends first the remaining
-// connections are dropped without a handshake, which ends their goroutines
-// soon after, and ctx's error is returned.
+// Shutdown refuses new sockets and answers what it accepted: frames being
+// handled (a send_msg waiting for its commit) finish and their replies are
+// written, frames read meanwhile are answered "unavailable", and then every
+// socket is closed with 1001 (going away: phoenix.js reconnects, possibly
+// to another node) once its queue is written. It waits, bounded by ctx,
+// for the sockets' goroutines to end; if ctx ends first the remaining
+// connections are dropped without a handshake, which ends their
+// goroutines soon after, and ctx's error is returned.
 func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.mu.Lock()
 	srv.closed = true
 	srv.mu.Unlock()
-
-	srv.hub.eachSocket(func(s *socket) { s.closeWith(websocket.StatusGoingAway, "server shutting down") })
+	srv.draining.Store(true)
+	for srv.inflight.Load() > 0 && ctx.Err() == nil {
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.hub.eachSocket(func(s *socket) { s.closeAfterFlush(websocket.StatusGoingAway, "server shutting down") })
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()

@@ -43,6 +43,7 @@ type socket struct {
 	q           *queue // nil while nothing is queued
 	writing     bool   // a writer goroutine is running
 	closing     bool   // no more frames; the writer closes the connection
+	flushing    bool   // closing, once what is queued is written (shutdown)
 	closeCode   websocket.StatusCode
 	closeReason string
 
@@ -123,9 +124,15 @@ func (s *socket) process(buf *bytes.Buffer) {
 		// could not be sent.
 		return
 	}
+	s.srv.inflight.Add(1)
+	defer s.srv.inflight.Add(-1)
 	f, err := decodeFrame(s.vsn, buf.Bytes())
 	if err != nil {
 		s.closeWith(websocket.StatusInvalidFramePayloadData, "invalid frame")
+		return
+	}
+	if s.srv.draining.Load() {
+		s.refuseDraining(&f)
 		return
 	}
 	s.handle(&f)

@@ -106,7 +106,9 @@ func (c *Cluster) CreateDatabase(t testing.TB, name string) string {
 // Start starts the (stopped) server and waits until it accepts connections.
 func (c *Cluster) Start(t testing.TB) {
 	t.Helper()
-	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=300 -c fsync=off -c synchronous_commit=off -c full_page_writes=off", c.port, c.dir)
+	// Durable, as production is: a fault test that stops the server
+	// immediately must not lose what it acknowledged.
+	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=300", c.port, c.dir)
 	if err := c.pgctl("-l", filepath.Join(c.dir, "server.log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
 		log, _ := os.ReadFile(filepath.Join(c.dir, "server.log"))
 		t.Fatalf("storetest: start cluster: %v\n%s", err, log)

@@ -227,6 +227,45 @@ for (const doc of ["README.md", "api/channels.md"]) {
   });
 }
 
+test("a rejoin with cursors recovers what was missed, with a params function as channels.md shows", async () => {
+  const ann = await newUser("rita");
+  const bob = await newUser("sam");
+  const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
+  const convId = conv.body.data.id;
+  const annChan = await join(connect(ann.token));
+
+  const bobSocket = connect(bob.token);
+  const cursors = {};
+  const seen = [];
+  const bobChan = bobSocket.channel("room:chat", () => ({ cursors }));
+  bobChan.on("receive_msg", ({ message, prev_id }) => {
+    const held = cursors[message.conversation_id] ?? null;
+    assert.equal(prev_id, held, "pushes of one conversation chain with prev_id");
+    cursors[message.conversation_id] = message.id;
+    seen.push(message.content);
+  });
+  await new Promise((ok, fail) => bobChan.join().receive("ok", ok).receive("error", fail));
+
+  const first = nextPush(bobChan, "receive_msg");
+  await push(annChan, "send_msg", { user: bob.id, conv: convId, message: "before" });
+  await first;
+  bobSocket.disconnect();
+  for (const text of ["while away 1", "while away 2"]) {
+    assert.equal((await push(annChan, "send_msg", { user: bob.id, conv: convId, message: text })).status, "ok");
+  }
+  // phoenix.js rejoins by itself once the socket is back, with the
+  // cursors the params function returns now.
+  const rejoined = new Promise((ok) => bobChan.on("receive_msg", () => seen.length === 3 && ok()));
+  bobSocket.connect();
+  await rejoined;
+  assert.deepEqual(seen, ["before", "while away 1", "while away 2"]);
+  const live = nextPush(bobChan, "receive_msg");
+  await push(annChan, "send_msg", { user: bob.id, conv: convId, message: "live again" });
+  assert.equal((await live).message.content, "live again");
+  assert.deepEqual(seen, ["before", "while away 1", "while away 2", "live again"]);
+  bobSocket.disconnect();
+});
+
 test("a third user cannot post into the conversation", async () => {
   const a = await newUser("carol");
   const b = await newUser("dave");

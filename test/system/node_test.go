@@ -79,6 +79,8 @@ func baseEnv(dbURL string) map[string]string {
 	return map[string]string{
 		"DATABASE_URL": dbURL, "APP_ENV": "prod", "JWT_SECRET": testSecret,
 		"SMTP_URL": "smtp://127.0.0.1:1?tls=none", "LOG_LEVEL": "warn", "RATE_LIMIT_LOGIN": "0",
+		// Several nodes share one test server with other test packages.
+		"DB_MAX_CONNS": "12",
 	}
 }
 
@@ -93,9 +95,13 @@ func startNode(t testing.TB, name string, env map[string]string) *node {
 	}
 	n := &node{t: t, name: name, addr: addr, out: &syncBuffer{}, done: make(chan struct{})}
 	n.cmd = exec.Command(binary, "serve")
+	if nofile := env["NOFILE"]; nofile != "" {
+		// A smaller file-descriptor limit, so a test can exhaust it.
+		n.cmd = exec.Command("prlimit", "--nofile="+nofile+":"+nofile, binary, "serve")
+	}
 	n.cmd.Env = append(os.Environ(), "ADDR="+addr, "NODE_NAME="+name)
 	for k, v := range env {
-		if k != "ADDR" {
+		if k != "ADDR" && k != "NOFILE" {
 			n.cmd.Env = append(n.cmd.Env, k+"="+v)
 		}
 	}
