@@ -69,3 +69,54 @@ type Announcer interface {
 type nopAnnouncer struct{}
 
 func (nopAnnouncer) Announce(...Event) {}
+
+// Presence events are about live sockets, not commits; they ride the same
+// path so that every node sees every node's presence (internal/realtime).
+
+// PresenceMeta is one joined socket (device) of a user, in Phoenix
+// Presence's words.
+type PresenceMeta struct {
+	UserID   int    `json:"user_id"`
+	Ref      string `json:"phx_ref"`
+	OnlineAt int64  `json:"online_at"`
+}
+
+// PresenceChanged is Node's sockets joining and leaving room:chat.
+type PresenceChanged struct {
+	Node   string
+	Joins  []PresenceMeta
+	Leaves []PresenceMeta
+}
+
+// PresenceState is all of Node's joined sockets, in parts (Final on the
+// last): the answer to a PresenceSync, which replaces what others hold of
+// Node.
+type PresenceState struct {
+	Node  string
+	Metas []PresenceMeta
+	Final bool
+}
+
+// PresenceSync asks Node ("" : every node) for its PresenceState.
+type PresenceSync struct {
+	From string
+	Node string
+}
+
+// NodeAlive is a node's heartbeat: it is up, with Metas joined sockets. A
+// node not heard of for a while is dead, and its sockets leave.
+type NodeAlive struct {
+	Node  string
+	Metas int
+}
+
+// NodeLeaving says Node is shutting down: its sockets leave at once.
+type NodeLeaving struct {
+	Node string
+}
+
+func (PresenceChanged) event() {}
+func (PresenceState) event()   {}
+func (PresenceSync) event()    {}
+func (NodeAlive) event()       {}
+func (NodeLeaving) event()     {}

@@ -3,6 +3,7 @@ package events
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -168,4 +169,34 @@ func TestAnnounceNeverWaitsForTheBroker(t *testing.T) {
 	a.Announce(msg(101, "after"))
 	waitFor(t, "the other node to resync", func() bool { _, r := sb.snapshot(); return r > 0 })
 	_ = a.Close(context.Background())
+}
+
+// TestEveryEventCrossesNodes: each kind of event arrives on the other node
+// as it was announced (but a message's Origin, which names a socket of the
+// announcing node).
+func TestEveryEventCrossesNodes(t *testing.T) {
+	brk := broker.NewLocal()
+	a, _ := node(t, "a", brk)
+	_, sb := node(t, "b", brk)
+	mark := 3
+	all := []chat.Event{
+		chat.MessageStored{Message: chat.Message{ID: 5, Content: "x", Date: time.Unix(1700000000, 0).UTC(), SenderID: 1, ConversationID: 2}, Prev: 4, To: []int{1, 2}},
+		chat.SessionsEnded{UserID: 1, TokenID: "j"},
+		chat.ConversationCreated{Conversation: chat.Conversation{ID: 2, SenderID: 1, RecipientID: 3, InsertedAt: time.Unix(1700000000, 0).UTC(), LastReadID: &mark}, To: []int{3, 1}},
+		chat.ReadMarked{ConversationID: 2, UserID: 1, MessageID: 5, To: []int{3, 1}},
+		chat.Typing{ConversationID: 2, UserID: 1, To: []int{3}},
+		chat.PresenceChanged{Node: "a", Joins: []chat.PresenceMeta{{UserID: 1, Ref: "a.1", OnlineAt: 1700000000}}, Leaves: []chat.PresenceMeta{{UserID: 1, Ref: "a.0"}}},
+		chat.PresenceState{Node: "a", Metas: []chat.PresenceMeta{{UserID: 1, Ref: "a.1"}}, Final: true},
+		chat.PresenceSync{From: "a", Node: "b"},
+		chat.NodeAlive{Node: "a", Metas: 1},
+		chat.NodeLeaving{Node: "a"},
+	}
+	a.Announce(all...)
+	waitFor(t, "every event", func() bool { got, _ := sb.snapshot(); return len(got) == len(all) })
+	got, _ := sb.snapshot()
+	for i := range all {
+		if !reflect.DeepEqual(got[i], all[i]) {
+			t.Errorf("event %d arrived as\n%+v\nwant\n%+v", i, got[i], all[i])
+		}
+	}
 }

@@ -21,7 +21,10 @@ type envelope struct {
 
 // wireItem is one event on the wire. Kinds: "m" a message with its
 // content, "mr" a message without it (too large for one payload; the
-// receiver loads it), "se" ended sessions.
+// receiver loads it), "se" ended sessions, "cc" a new conversation, "rd" a
+// read mark, "ty" typing, "pc" presence changes, "ps" a part of a node's
+// presence state, "sy" a presence sync request, "na" a node's heartbeat,
+// "nl" a node leaving.
 type wireItem struct {
 	Kind string `json:"k"`
 	// m
@@ -33,9 +36,20 @@ type wireItem struct {
 	Conv   int   `json:"c,omitempty"`
 	Sender int   `json:"from,omitempty"`
 	To     []int `json:"to,omitempty"`
-	// se
+	// se, rd, ty: the user; se: the token
 	User  int    `json:"u,omitempty"`
 	Token string `json:"t,omitempty"`
+	// cc
+	Conversation *chat.Conversation `json:"cv,omitempty"`
+	// rd: the message read up to
+	Read int `json:"r,omitempty"`
+	// pc, ps, sy, na, nl: nodes and presence
+	Node   string              `json:"nd,omitempty"`
+	From   string              `json:"fr,omitempty"`
+	Joins  []chat.PresenceMeta `json:"j,omitempty"`
+	Leaves []chat.PresenceMeta `json:"l,omitempty"`
+	Final  bool                `json:"f,omitempty"`
+	Count  int                 `json:"n,omitempty"`
 }
 
 // envelopeOverhead bounds an envelope's bytes besides its events.
@@ -91,6 +105,23 @@ func toWire(ev chat.Event) (wireItem, bool) {
 		return wireItem{Kind: "m", Message: &m, To: e.To, Prev: e.Prev}, true
 	case chat.SessionsEnded:
 		return wireItem{Kind: "se", User: e.UserID, Token: e.TokenID}, true
+	case chat.ConversationCreated:
+		c := e.Conversation
+		return wireItem{Kind: "cc", Conversation: &c, To: e.To}, true
+	case chat.ReadMarked:
+		return wireItem{Kind: "rd", Conv: e.ConversationID, User: e.UserID, Read: e.MessageID, To: e.To}, true
+	case chat.Typing:
+		return wireItem{Kind: "ty", Conv: e.ConversationID, User: e.UserID, To: e.To}, true
+	case chat.PresenceChanged:
+		return wireItem{Kind: "pc", Node: e.Node, Joins: e.Joins, Leaves: e.Leaves}, true
+	case chat.PresenceState:
+		return wireItem{Kind: "ps", Node: e.Node, Joins: e.Metas, Final: e.Final}, true
+	case chat.PresenceSync:
+		return wireItem{Kind: "sy", From: e.From, Node: e.Node}, true
+	case chat.NodeAlive:
+		return wireItem{Kind: "na", Node: e.Node, Count: e.Metas}, true
+	case chat.NodeLeaving:
+		return wireItem{Kind: "nl", Node: e.Node}, true
 	}
 	return wireItem{}, false
 }
@@ -120,6 +151,24 @@ func decode(payload []byte) (envelope, []chat.Event, error) {
 				Prev:    it.Prev, To: it.To, Elided: true})
 		case "se":
 			events = append(events, chat.SessionsEnded{UserID: it.User, TokenID: it.Token})
+		case "cc":
+			if it.Conversation != nil {
+				events = append(events, chat.ConversationCreated{Conversation: *it.Conversation, To: it.To})
+			}
+		case "rd":
+			events = append(events, chat.ReadMarked{ConversationID: it.Conv, UserID: it.User, MessageID: it.Read, To: it.To})
+		case "ty":
+			events = append(events, chat.Typing{ConversationID: it.Conv, UserID: it.User, To: it.To})
+		case "pc":
+			events = append(events, chat.PresenceChanged{Node: it.Node, Joins: it.Joins, Leaves: it.Leaves})
+		case "ps":
+			events = append(events, chat.PresenceState{Node: it.Node, Metas: it.Joins, Final: it.Final})
+		case "sy":
+			events = append(events, chat.PresenceSync{From: it.From, Node: it.Node})
+		case "na":
+			events = append(events, chat.NodeAlive{Node: it.Node, Metas: it.Count})
+		case "nl":
+			events = append(events, chat.NodeLeaving{Node: it.Node})
 		}
 	}
 	return env, events, nil

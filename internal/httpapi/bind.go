@@ -26,6 +26,24 @@ type object struct {
 // a missing envelope is a 422 naming it ("can't be blank"), as is one that
 // is not an object ("is invalid").
 func bindObject(c echo.Context, key string) (*object, error) {
+	env, err := bindTop(c)
+	if err != nil {
+		return nil, err
+	}
+	raw, ok := env.fields[key]
+	if !ok || string(raw) == "null" {
+		return nil, chat.FieldError(key, chat.MsgBlank)
+	}
+	var inner map[string]json.RawMessage
+	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) || json.Unmarshal(raw, &inner) != nil {
+		return nil, chat.FieldError(key, chat.MsgInvalid)
+	}
+	return &object{fields: inner, errs: chat.FieldErrors{}}, nil
+}
+
+// bindTop reads the body as one JSON object, for the routes that take
+// their fields at the top level. A body that is not a JSON object is a 400.
+func bindTop(c echo.Context) (*object, error) {
 	body, err := io.ReadAll(c.Request().Body)
 	if err != nil {
 		// Echo's limit answers with its own error on streamed (chunked)
@@ -36,19 +54,11 @@ func bindObject(c echo.Context, key string) (*object, error) {
 		}
 		return nil, echo.NewHTTPError(http.StatusBadRequest)
 	}
-	var env map[string]json.RawMessage
-	if err := json.Unmarshal(body, &env); err != nil || env == nil {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
 		return nil, echo.NewHTTPError(http.StatusBadRequest)
 	}
-	raw, ok := env[key]
-	if !ok || string(raw) == "null" {
-		return nil, chat.FieldError(key, chat.MsgBlank)
-	}
-	var inner map[string]json.RawMessage
-	if !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) || json.Unmarshal(raw, &inner) != nil {
-		return nil, chat.FieldError(key, chat.MsgInvalid)
-	}
-	return &object{fields: inner, errs: chat.FieldErrors{}}, nil
+	return &object{fields: fields, errs: chat.FieldErrors{}}, nil
 }
 
 // str returns a string field; absent or null is "", anything else that is

@@ -66,3 +66,24 @@ func (s *server) getConversation(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, dataBody{Data: conv})
 }
+
+// markRead moves the caller's read mark: PUT /api/conversations/:id/read
+// {"message_id": id}. An older mark is accepted and changes nothing.
+func (s *server) markRead(c echo.Context) error {
+	convID, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	o, err := bindTop(c)
+	if err != nil {
+		return err
+	}
+	msgID := o.id("message_id")
+	if err := o.err(); err != nil {
+		return err
+	}
+	if err := s.chat.MarkRead(c.Request().Context(), auth.Current(c).User.ID, convID, msgID, ""); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

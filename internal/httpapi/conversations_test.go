@@ -136,3 +136,44 @@ func TestConversationConcurrentCreate(t *testing.T) {
 		}
 	})
 }
+
+// TestReadMarks: PUT …/read moves the caller's mark, the list carries the
+// unread counts and marks, and /users/me the unread total.
+func TestReadMarks(t *testing.T) {
+	each(t, func(t *testing.T, v *env) {
+		a, b, c := v.register("ann"), v.register("bob"), v.register("cid")
+		conv, _ := openConv(t, v, a, b.ID)
+		var ids []int
+		for _, text := range []string{"one", "two", "three"} {
+			ids = append(ids, num(postMsg(v, b, conv, text).expect(t, 201).JSON(t)["data"].(map[string]any)["id"]))
+		}
+		read := func(who user, body any) response {
+			return v.do("PUT", fmt.Sprintf("/api/conversations/%d/read", conv), body, who.Token)
+		}
+		me := func(who user) int {
+			return num(v.do("GET", "/api/users/me", nil, who.Token).expect(t, 200).JSON(t)["data"].(map[string]any)["unread_total"])
+		}
+		if n := me(a); n != 3 {
+			t.Fatalf("ann's unread total %d, want 3", n)
+		}
+		read(a, map[string]any{"message_id": ids[1]}).expect(t, 204)
+		got := v.do("GET", fmt.Sprintf("/api/conversations/%d", conv), nil, a.Token).expect(t, 200).JSON(t)["data"].(map[string]any)
+		if num(got["unread_count"]) != 1 || num(got["last_read_id"]) != ids[1] || num(got["other_last_read_id"]) != ids[2] {
+			t.Fatalf("ann's conversation %v", got)
+		}
+		read(a, map[string]any{"message_id": ids[0]}).expect(t, 204) // older: accepted, no change
+		if n := me(a); n != 1 {
+			t.Fatalf("ann's unread total %d, want 1", n)
+		}
+		list := v.do("GET", "/api/conversations", nil, b.Token).expect(t, 200).JSON(t)["data"].([]any)
+		if m := list[0].(map[string]any); num(m["other_last_read_id"]) != ids[1] || num(m["unread_count"]) != 0 {
+			t.Fatalf("bob's list %v", m)
+		}
+		assertErrors(t, read(a, map[string]any{"message_id": "x"}).expect(t, 422), "message_id", "is invalid")
+		assertErrors(t, read(a, map[string]any{}).expect(t, 422), "message_id", "can't be blank")
+		read(c, map[string]any{"message_id": ids[0]}).expect(t, 404)
+		other, _ := openConv(t, v, c, a.ID)
+		foreign := num(postMsg(v, c, other, "x").expect(t, 201).JSON(t)["data"].(map[string]any)["id"])
+		assertErrors(t, read(a, map[string]any{"message_id": foreign}).expect(t, 422), "message_id", "is not a message of this conversation")
+	})
+}

@@ -32,6 +32,7 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	g.POST("/conversations", s.createConversation, authed)
 	g.GET("/conversations", s.listConversations, authed)
 	g.GET("/conversations/:id", s.getConversation, authed)
+	g.PUT("/conversations/:id/read", s.markRead, authed)
 	g.POST("/conversations/:id/messages", s.createMessage, authed)
 	g.GET("/conversations/:id/messages", s.listMessages, authed)
 

@@ -40,8 +40,20 @@ func (s *server) listUsers(c echo.Context) error {
 	return c.JSON(http.StatusOK, dataBody{Data: users})
 }
 
+// meBody is the caller's own user, with how many messages they have not
+// read in all their conversations.
+type meBody struct {
+	chat.User
+	UnreadTotal int `json:"unread_total"`
+}
+
 func (s *server) me(c echo.Context) error {
-	return c.JSON(http.StatusOK, dataBody{Data: auth.Current(c).User})
+	u := auth.Current(c).User
+	total, err := s.chat.UnreadTotal(c.Request().Context(), u.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, dataBody{Data: meBody{User: u, UnreadTotal: total}})
 }
 
 func (s *server) getUser(c echo.Context) error {
