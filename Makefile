@@ -95,4 +95,4 @@ bench-smoke:
 # rate with ADMIN_ADDR set and /metrics scraped every second, beside the
 # rate without, two rounds each (off, on, on, off); ~6 minutes.
 bench-metrics:
-	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario metrics -cost-rounds 2 -start-rate 2000 -history-messages 100
+	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario metrics -cost-rounds 2 -start-rate 2000 -history-messages 100 -timeout 15m
