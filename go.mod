@@ -23,7 +23,6 @@ require (
 	golang.org/x/crypto v0.58.0
 	gopkg.in/yaml.v3 v3.0.1
 	modernc.org/sqlite v1.62.0
-	nhooyr.io/websocket v1.8.17
 )
 
 require (

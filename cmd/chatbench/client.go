@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the project's chosen socket library
-
 package main
 
 import (
@@ -11,7 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 )
 
 // Source addresses: the kernel gives each local address its own range of

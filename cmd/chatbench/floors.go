@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the project's chosen socket library
-
 package main
 
 import (
@@ -18,7 +16,7 @@ import (
 
 	_ "github.com/lib/pq" // the floors' PostgreSQL driver, as the server's
 
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 )
 
 // The floors: what the same machine does with no application in the way,
@@ -43,7 +41,7 @@ func serveFloor(ctx context.Context, stdout io.Writer, h http.Handler) error {
 	return nil
 }
 
-// floorWS is the -floor-ws mode: a bare nhooyr.io/websocket server that
+// floorWS is the -floor-ws mode: a bare coder/websocket server that
 // accepts connections and reads from them in a loop, nothing else.
 func floorWS() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,7 +2,7 @@
 // figure beside a floor measured the same way:
 //
 //	idle     N joined, heartbeating Phoenix sockets: server RSS per socket,
-//	         beside a bare nhooyr.io/websocket server holding N sockets
+//	         beside a bare coder/websocket server holding N sockets
 //	pairs    sender→recipient pairs pushing send_msg at a fixed rate or
 //	         ramping to the max sustained one: delivery and ack latency,
 //	         beside PostgreSQL's single-row INSERT rate (32 and 8 conns)

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the project's chosen socket library
-
 package main
 
 import (
@@ -14,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 )
 
 // PairsConfig sizes the pairs scenario.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"strconv"
 
 	"github.com/companyapi/companyapi/ent"
 	"github.com/companyapi/companyapi/ent/conversation"
 	"github.com/companyapi/companyapi/ent/message"
+	"github.com/companyapi/companyapi/ent/predicate"
 )
 
 // Bounds of a recovery: past them, a client pages the rest over REST.
@@ -35,6 +37,10 @@ type RecoverQuery struct {
 type Recovered struct {
 	Messages  []Message
 	Truncated []int
+	// ReadMarks is each participant's read mark in the conversations the
+	// client named or recovered: {"<conversation>": {"<user>": id}}, so a
+	// rejoining client learns the marks it missed.
+	ReadMarks map[string]map[string]int
 }
 
 // Recover returns the messages a rejoining user missed (see RecoverQuery),
@@ -92,6 +98,11 @@ func (s *Service) Recover(ctx context.Context, userID int, q RecoverQuery) (Reco
 	slices.SortFunc(convs, func(a, b *ent.Conversation) int { return a.ID - b.ID })
 
 	var out Recovered
+	marks, err := s.readMarks(ctx, mine, append(known, idsOf(unknown)...))
+	if err != nil {
+		return Recovered{}, err
+	}
+	out.ReadMarks = marks
 	for _, c := range convs {
 		room := min(MaxRecoverPerConversation, MaxRecover-len(out.Messages))
 		if room <= 0 {
@@ -142,4 +153,40 @@ func (s *Service) messageBefore(ctx context.Context, conv, cursor int, known boo
 		return 0, err
 	}
 	return before.ID, nil
+}
+
+func idsOf(convs []*ent.Conversation) []int {
+	ids := make([]int, len(convs))
+	for i, c := range convs {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// readMarks reads both participants' marks in conversations ids of the
+// user (mine selects them).
+func (s *Service) readMarks(ctx context.Context, mine predicate.Conversation, ids []int) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, err := s.client.Conversation.Query().
+		Where(mine, conversation.IDIn(ids...)).
+		Select(conversation.FieldID, conversation.FieldSenderID, conversation.FieldRecipientID,
+			conversation.FieldSenderReadID, conversation.FieldRecipientReadID).
+		All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range rows {
+		m := map[string]int{}
+		if c.SenderReadID != nil {
+			m[strconv.Itoa(c.SenderID)] = *c.SenderReadID
+		}
+		if c.RecipientReadID != nil {
+			m[strconv.Itoa(c.RecipientID)] = *c.RecipientReadID
+		}
+		out[strconv.Itoa(c.ID)] = m
+	}
+	return out, nil
 }

@@ -59,7 +59,9 @@ type Bus struct {
 	peersMu sync.Mutex    // Local brokers deliver from each node's goroutine
 	peers   map[string]uint64
 	stopped chan struct{}
-	closed  atomic.Bool
+	// closeMu orders Announce's sends on out against Close closing it.
+	closeMu sync.RWMutex
+	closed  bool
 }
 
 var _ chat.Announcer = (*Bus)(nil)
@@ -105,10 +107,17 @@ func (b *Bus) Start() error {
 
 // Close publishes what is queued, bounded by ctx, then stops.
 func (b *Bus) Close(ctx context.Context) error {
-	if b.broker == nil || b.closed.Swap(true) {
+	if b.broker == nil {
 		return nil
 	}
+	b.closeMu.Lock()
+	if b.closed {
+		b.closeMu.Unlock()
+		return nil
+	}
+	b.closed = true
 	close(b.out)
+	b.closeMu.Unlock()
 	select {
 	case <-b.stopped:
 		return nil
@@ -136,7 +145,12 @@ func (b *Bus) Announce(events ...chat.Event) {
 	for _, s := range subs {
 		s.Handle(events)
 	}
-	if b.broker == nil || b.closed.Load() {
+	if b.broker == nil {
+		return
+	}
+	b.closeMu.RLock()
+	defer b.closeMu.RUnlock()
+	if b.closed {
 		return
 	}
 	select {

@@ -114,28 +114,18 @@ func TestSendMsgDomainErrors(t *testing.T) {
 }
 
 // blockingSender stands for a store that hangs.
-type blockingSender struct{}
+type blockingSender struct{ Sender }
 
 func (blockingSender) SendMessage(ctx context.Context, _ chat.SendInput) (chat.Message, error) {
 	<-ctx.Done()
 	return chat.Message{}, ctx.Err()
 }
 
-func (blockingSender) MessagesByID(ctx context.Context, _ []int) ([]chat.Message, error) {
-	<-ctx.Done()
-	return nil, ctx.Err()
-}
-
-func (blockingSender) Recover(ctx context.Context, _ int, _ chat.RecoverQuery) (chat.Recovered, error) {
-	<-ctx.Done()
-	return chat.Recovered{}, ctx.Err()
-}
-
 // TestSlowSend: a hung SendMessage is cut off by SendTimeout, answered
 // "unavailable", and the socket goes on answering heartbeats.
 func TestSlowSend(t *testing.T) {
 	b := newFakeBackend(t)
-	b.Chat = blockingSender{}
+	b.Chat = blockingSender{b.Chat}
 	ts := startServer(t, b, Config{SendTimeout: 50 * time.Millisecond})
 	_, _, c := ts.user(t, vsn2)
 	jr := c.join(topicChat)
@@ -149,17 +139,9 @@ func TestSlowSend(t *testing.T) {
 }
 
 // panickingSender stands for a bug in the chat service.
-type panickingSender struct{}
+type panickingSender struct{ Sender }
 
 func (panickingSender) SendMessage(context.Context, chat.SendInput) (chat.Message, error) {
-	panic("boom")
-}
-
-func (panickingSender) MessagesByID(context.Context, []int) ([]chat.Message, error) {
-	panic("boom")
-}
-
-func (panickingSender) Recover(context.Context, int, chat.RecoverQuery) (chat.Recovered, error) {
 	panic("boom")
 }
 
@@ -167,7 +149,7 @@ func (panickingSender) Recover(context.Context, int, chat.RecoverQuery) (chat.Re
 // channel process would: phx_error, then the socket carries on.
 func TestChannelPanic(t *testing.T) {
 	b := newFakeBackend(t)
-	b.Chat = panickingSender{}
+	b.Chat = panickingSender{b.Chat}
 	ts := startServer(t, b, Config{})
 	uid, _, c := ts.user(t, vsn2)
 	jr := c.join(topicChat)

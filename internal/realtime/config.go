@@ -43,12 +43,17 @@ type Sender interface {
 	SendMessage(ctx context.Context, in chat.SendInput) (chat.Message, error)
 	MessagesByID(ctx context.Context, ids []int) ([]chat.Message, error)
 	Recover(ctx context.Context, userID int, q chat.RecoverQuery) (chat.Recovered, error)
+	MarkRead(ctx context.Context, userID, convID, messageID int, origin string) error
+	Typing(ctx context.Context, userID, convID int) error
+	Contacts(ctx context.Context, userID int) ([]int, error)
 }
 
-// EventSource is where committed events come from (internal/events.Bus):
-// the server subscribes to it in New.
+// EventSource is the event bus (internal/events.Bus): committed events
+// come from it (the server subscribes in New), and the server announces
+// its sockets' presence on it.
 type EventSource interface {
 	Subscribe(events.Subscriber)
+	chat.Announcer
 }
 
 // Config is what New needs. Auth and Chat are required; every other field

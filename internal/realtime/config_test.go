@@ -1,6 +1,7 @@
 package realtime
 
 import (
+	"context"
 	"testing"
 	"time"
 )
@@ -28,6 +29,7 @@ func TestNew(t *testing.T) {
 			if err != nil {
 				return
 			}
+			defer srv.Shutdown(context.Background())
 			c := srv.cfg
 			if c.IdleTimeout != DefaultIdleTimeout || c.OutboundQueue != DefaultOutboundQueue || c.MaxFrame != DefaultMaxFrame ||
 				c.WriteTimeout != DefaultWriteTimeout || c.SendTimeout != DefaultSendTimeout || c.Logger == nil {

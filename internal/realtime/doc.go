@@ -2,11 +2,12 @@
 // that the seed app's clients (phoenix.js and its ports) keep working
 // against the Go server. The wire contract is api/channels.md.
 //
-// One socket costs as little as nhooyr.io/websocket allows: the HTTP
-// handler goroutine reads and handles frames in order, nhooyr adds its own
-// timeout goroutine, and a writer goroutine exists only while the socket
-// has frames queued. Pushes are encoded once per message and shared by
-// every target socket; only the join_ref is spliced in per socket.
+// One socket costs as little as github.com/coder/websocket allows: one
+// goroutine on a 2 KiB stack waits for the client, a short-lived one reads
+// and handles what arrived, in order, and a writer goroutine exists only
+// while the socket has frames queued. Pushes are encoded once per message
+// and shared by every target socket; only the join_ref is spliced in per
+// socket.
 //
 // Files, one concern each:
 //
@@ -16,8 +17,9 @@
 //	handshake.go JSON refusals of requests that are no WebSocket handshake
 //	origin.go    which browser origins may open a socket
 //	hijack.go    smaller buffers for hijacked connections
+//	wait.go      an idle socket's wait for its client, on a small stack
 //	frame.go     the V1 and V2 JSON serializers
-//	socket.go    one connection: read loop, lifecycle, close codes, expiry
+//	socket.go    one connection: reading frames, lifecycle, close codes, expiry
 //	outbound.go  the bounded outbound queue and its on-demand writer
 //	router.go    Phoenix's socket-level events: heartbeat, join, leave
 //	roomchat.go  the seed's "room:chat" channel

@@ -1,9 +1,7 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 
 	"github.com/companyapi/companyapi/internal/chat"
 )

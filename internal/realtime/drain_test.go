@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -7,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
-	"nhooyr.io/websocket"
 )
 
 // gatedSender holds every send until release is closed, then stores it.

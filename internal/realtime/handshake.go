@@ -6,11 +6,14 @@ import (
 	"strings"
 )
 
-// checkHandshake refuses, before nhooyr's Accept sees it, every request
-// that Accept would refuse with a text/plain body, so that each answer of
-// the endpoint is JSON. It returns 0 for a valid WebSocket handshake, or
-// the status and message to answer with, having set the headers that go
-// with them. The method is checked first thing in ServeHTTP.
+// checkHandshake refuses, before websocket.Accept sees it, every request
+// that Accept would refuse. It exists because the library answers those
+// with text/plain and its own wording, where the endpoint's contract
+// (api/channels.md) is JSON with these messages; it repeats the library's
+// checks, which TestHandshakeChecksMatchLibrary holds to the library's. It
+// returns 0 for a valid WebSocket handshake, or the status and message to
+// answer with, having set the headers that go with them. The method is
+// checked first thing in ServeHTTP.
 func checkHandshake(w http.ResponseWriter, r *http.Request) (status int, msg string) {
 	if !r.ProtoAtLeast(1, 1) ||
 		!headerHasToken(r.Header, "Connection", "upgrade") ||
@@ -40,7 +43,7 @@ func checkHandshake(w http.ResponseWriter, r *http.Request) (status int, msg str
 }
 
 // headerHasToken reports whether a comma-separated header lists token,
-// ignoring case, as nhooyr checks it.
+// ignoring case, as websocket.Accept checks it (its helper is unexported).
 func headerHasToken(h http.Header, name, token string) bool {
 	for _, v := range h.Values(name) {
 		for t := range strings.SplitSeq(v, ",") {

@@ -1,9 +1,7 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 // The test harness: backends, a server on httptest, and a Phoenix client
-// built on nhooyr's Dial. Every helper a scenario needs is in this file.
+// built on coder/websocket's Dial. Every helper a scenario needs is in this file.
 
 import (
 	"bytes"
@@ -27,11 +25,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/broker"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/events"
 	"go.uber.org/goleak"
-	"nhooyr.io/websocket"
 )
 
 // The store backends share one admin pool to the PostgreSQL server for the
@@ -125,6 +123,7 @@ type fakeChat struct {
 	pub    relay
 	convs  map[int][2]int
 	msgs   map[int]chat.Message
+	marks  map[[2]int]int // (conversation, user) → read mark
 	nextID int
 }
 
@@ -176,6 +175,62 @@ func (c *fakeChat) Recover(_ context.Context, userID int, q chat.RecoverQuery) (
 		}
 	}
 	slices.SortStableFunc(out.Messages, func(a, b chat.Message) int { return a.ConversationID - b.ConversationID })
+	return out, nil
+}
+
+// MarkRead keeps marks in memory, forwards only, and announces them.
+func (c *fakeChat) MarkRead(_ context.Context, userID, convID, messageID int, origin string) error {
+	c.mu.Lock()
+	conv, ok := c.convs[convID]
+	if !ok || (conv[0] != userID && conv[1] != userID) {
+		c.mu.Unlock()
+		return chat.ErrNotFound
+	}
+	if c.marks == nil {
+		c.marks = map[[2]int]int{}
+	}
+	k := [2]int{convID, userID}
+	if c.marks[k] >= messageID {
+		c.mu.Unlock()
+		return nil
+	}
+	c.marks[k] = messageID
+	other := conv[0]
+	if other == userID {
+		other = conv[1]
+	}
+	c.mu.Unlock()
+	c.pub.Announce(chat.ReadMarked{ConversationID: convID, UserID: userID, MessageID: messageID, To: []int{other, userID}, Origin: origin})
+	return nil
+}
+
+func (c *fakeChat) Typing(_ context.Context, userID, convID int) error {
+	c.mu.Lock()
+	conv, ok := c.convs[convID]
+	c.mu.Unlock()
+	if !ok || (conv[0] != userID && conv[1] != userID) {
+		return chat.ErrNotFound
+	}
+	other := conv[0]
+	if other == userID {
+		other = conv[1]
+	}
+	c.pub.Announce(chat.Typing{ConversationID: convID, UserID: userID, To: []int{other}})
+	return nil
+}
+
+func (c *fakeChat) Contacts(_ context.Context, userID int) ([]int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int
+	for _, conv := range c.convs {
+		switch userID {
+		case conv[0]:
+			out = append(out, conv[1])
+		case conv[1]:
+			out = append(out, conv[0])
+		}
+	}
 	return out, nil
 }
 
@@ -256,6 +311,7 @@ func newFakeBackend(testing.TB) backend {
 			fc.mu.Lock()
 			fc.convs[id] = [2]int{a, b}
 			fc.mu.Unlock()
+			fc.pub.Announce(chat.ConversationCreated{Conversation: chat.Conversation{ID: id, SenderID: a, RecipientID: b}, To: []int{b, a}})
 			return id
 		},
 	}
@@ -385,6 +441,8 @@ type client struct {
 	conn *websocket.Conn
 	v    vsn
 	ref  int
+	// presence: read presence_state and presence_diff pushes too.
+	presence bool
 }
 
 // tframe is a decoded server frame; refs are nil, a string, or a number.
@@ -446,15 +504,23 @@ func (c *client) push(joinRef any, topic, event string, payload any) string {
 	return ref
 }
 
-// readRaw reads the next message.
+// readRaw reads the next message. Presence pushes are skipped unless the
+// client watches presence: most scenarios are about something else.
 func (c *client) readRaw() ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	typ, b, err := c.conn.Read(ctx)
-	if err == nil && typ != websocket.MessageText {
-		err = fmt.Errorf("got a %v message, want text", typ)
+	for {
+		typ, b, err := c.conn.Read(ctx)
+		if err == nil && typ != websocket.MessageText {
+			err = fmt.Errorf("got a %v message, want text", typ)
+		}
+		if err == nil && !c.presence {
+			if f, perr := parseServerFrame(c.v, b); perr == nil && (f.Event == eventPresenceState || f.Event == eventPresenceDiff) {
+				continue
+			}
+		}
+		return b, err
 	}
-	return b, err
 }
 
 // read reads and decodes the next frame, checking the serializer's shape.
@@ -658,17 +724,28 @@ func messageFixture(id int) chat.Message {
 
 // rawJoin opens a socket over plain TCP and joins room:chat with a
 // hand-written handshake and frame: a client that costs almost nothing in
-// this process, for measuring the server's memory per socket.
-func rawJoin(addr, token string) (net.Conn, error) {
+// this process, for measuring the server's memory per socket. With
+// pipelined, the join goes out with the handshake, before the 101.
+func rawJoin(addr, token string, pipelined bool) (net.Conn, error) {
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Now().Add(waitTimeout))
-	fmt.Fprintf(conn, "GET /socket/websocket?vsn=2.0.0&token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+	join := []byte(`["1","1","room:chat","phx_join",{}]`)
+	// Client frames must be masked; a zero key leaves the payload as is.
+	frame := append([]byte{0x81, 0x80 | byte(len(join)), 0, 0, 0, 0}, join...)
+	handshake := fmt.Appendf(nil, "GET /socket/websocket?vsn=2.0.0&token=%s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
 		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n", url.QueryEscape(token), addr)
-	// The server sends nothing after its 101 until the join, so reading
-	// up to the blank line consumes exactly the response.
+	if pipelined {
+		handshake = append(handshake, frame...)
+	}
+	if _, err := conn.Write(handshake); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	// The server sends nothing after its 101 until the join reply, so
+	// reading up to the blank line consumes exactly the response.
 	var resp []byte
 	for !bytes.HasSuffix(resp, []byte("\r\n\r\n")) {
 		var b [1]byte
@@ -682,27 +759,42 @@ func rawJoin(addr, token string) (net.Conn, error) {
 		conn.Close()
 		return nil, fmt.Errorf("handshake: %s", resp)
 	}
-	join := []byte(`["1","1","room:chat","phx_join",{}]`)
-	// Client frames must be masked; a zero key leaves the payload as is.
-	frame := append([]byte{0x81, 0x80 | byte(len(join)), 0, 0, 0, 0}, join...)
-	if _, err := conn.Write(frame); err != nil {
-		conn.Close()
-		return nil, err
+	if !pipelined {
+		if _, err := conn.Write(frame); err != nil {
+			conn.Close()
+			return nil, err
+		}
 	}
-	var hdr [2]byte
-	if _, err := io.ReadFull(conn, hdr[:]); err != nil || hdr[0] != 0x81 || hdr[1] > 125 {
-		conn.Close()
-		return nil, fmt.Errorf("join reply header %x: %v", hdr, err)
-	}
-	if _, err := io.ReadFull(conn, make([]byte, hdr[1])); err != nil {
-		conn.Close()
-		return nil, err
+	// The join reply, then presence_state.
+	for range 2 {
+		if _, err := readServerFrame(conn); err != nil {
+			conn.Close()
+			return nil, err
+		}
 	}
 	_ = conn.SetDeadline(time.Time{})
 	return conn, nil
 }
 
-// anyClosing reports whether any of the sockets has begun closing.
+// readServerFrame reads one unmasked server text frame of up to 64 KiB.
+func readServerFrame(conn net.Conn) ([]byte, error) {
+	var hdr [2]byte
+	if _, err := io.ReadFull(conn, hdr[:]); err != nil || hdr[0] != 0x81 || hdr[1] > 126 {
+		return nil, fmt.Errorf("frame header %x: %v", hdr, err)
+	}
+	n := int(hdr[1])
+	if n == 126 {
+		var ext [2]byte
+		if _, err := io.ReadFull(conn, ext[:]); err != nil {
+			return nil, err
+		}
+		n = int(ext[0])<<8 | int(ext[1])
+	}
+	b := make([]byte, n)
+	_, err := io.ReadFull(conn, b)
+	return b, err
+}
+
 func anyClosing(ss []*socket) bool {
 	for _, s := range ss {
 		if s.isClosing() {

@@ -26,25 +26,33 @@ func (h hijackable) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return h.conn, bufio.NewReadWriter(br, bufio.NewWriter(h.conn)), nil
 }
 
-// TestSmallBuffersKeepPending: bytes net/http read ahead survive the swap to
-// smaller buffers, and stay visible to nhooyr as Buffered.
-func TestSmallBuffersKeepPending(t *testing.T) {
+// TestHijackBuffers: the library gets small buffers, and bytes net/http
+// read ahead survive the swap, visible to the library as Buffered.
+func TestHijackBuffers(t *testing.T) {
 	for _, pending := range []string{"", "frame", strings.Repeat("x", 3*readBufferSize)} {
 		server, client := net.Pipe()
-		_, brw, err := smallBuffers{hijackable{conn: server, pending: pending}}.Hijack()
+		h := &hijack{ResponseWriter: hijackable{conn: server, pending: pending}}
+		_, brw, err := h.Hijack()
 		if err != nil {
 			t.Fatal(err)
 		}
+		if h.pending != (pending != "") || h.br != brw.Reader || h.conn != server {
+			t.Errorf("%d bytes pending: hijack kept pending=%v, its reader %v, its conn %v",
+				len(pending), h.pending, h.br == brw.Reader, h.conn == server)
+		}
 		if got := brw.Reader.Buffered(); got != len(pending) {
 			t.Errorf("%d bytes buffered, want %d", got, len(pending))
+		}
+		if got, want := brw.Reader.Size(), max(readBufferSize, len(pending)); got != want {
+			t.Errorf("reader buffer %d, want %d", got, want)
+		}
+		if brw.Writer.Size() != writeBufferSize {
+			t.Errorf("writer buffer %d, want %d", brw.Writer.Size(), writeBufferSize)
 		}
 		go func() { _, _ = client.Write([]byte("more")); client.Close() }()
 		got, _ := io.ReadAll(brw.Reader)
 		if string(got) != pending+"more" {
 			t.Errorf("read %d bytes, want %d", len(got), len(pending)+4)
-		}
-		if brw.Writer.Size() != writeBufferSize {
-			t.Errorf("writer buffer %d, want %d", brw.Writer.Size(), writeBufferSize)
 		}
 		server.Close()
 	}

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -7,8 +5,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/coder/websocket"
 	"go.uber.org/goleak"
-	"nhooyr.io/websocket"
 )
 
 // TestNoLeak opens and closes 2000 sockets, some joined, some closed by the

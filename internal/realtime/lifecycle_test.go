@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -10,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
-	"nhooyr.io/websocket"
 )
 
 // TestIdleTimeout: a silent socket is closed with 1001; one that sends
@@ -102,6 +100,24 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	slow.expectClose(websocket.StatusPolicyViolation, websocket.StatusTryAgainLater)
 	eventually(t, "slow socket to leave the hub", func() bool { return len(ts.socketsOf(uid)) == 1 })
+}
+
+// TestWriteTimeout: a client that stops reading is dropped once a write
+// has waited WriteTimeout, long before its queue would be full.
+func TestWriteTimeout(t *testing.T) {
+	b := newFakeBackend(t)
+	ts := startServer(t, b, Config{OutboundQueue: 1 << 20, WriteTimeout: 200 * time.Millisecond})
+	uid, _, stalled := ts.user(t, vsn2)
+	stalled.join(topicChat)
+	content := strings.Repeat("x", 32<<10)
+	deadline := time.Now().Add(waitTimeout)
+	for i := 1; len(ts.socketsOf(uid)) > 0 && time.Now().Before(deadline); i++ {
+		ts.publish(chat.Message{ID: i, Content: content}, uid)
+		time.Sleep(time.Millisecond)
+	}
+	if n := len(ts.socketsOf(uid)); n != 0 {
+		t.Fatalf("stalled socket still in the hub after %v", waitTimeout)
+	}
 }
 
 // TestBadFrames: what no serializer can read closes only the socket that

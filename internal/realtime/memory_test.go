@@ -28,7 +28,7 @@ func TestIdleSocketMemory(t *testing.T) {
 	before := memStats()
 	goroutines := runtime.NumGoroutine()
 	for range n {
-		conn, err := rawJoin(addr, tok)
+		conn, err := rawJoin(addr, tok, false)
 		if err != nil {
 			t.Fatal(err)
 		}

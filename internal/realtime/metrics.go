@@ -1,12 +1,10 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
 	"log/slog"
 	"time"
 
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 
 	"github.com/companyapi/companyapi/internal/metrics"
 )
@@ -62,9 +60,16 @@ func (h *hub) joinedSockets() int {
 	return n
 }
 
+// loaded is when this package was loaded: a socket keeps when it opened
+// in tenths of a second since then, 4 bytes (13 years) that fit in padding
+// where a time.Time would take 24.
+var loaded = time.Now()
+
+func tenths(t time.Time) uint32 { return uint32(t.Sub(loaded) / (100 * time.Millisecond)) }
+
 // opened notes a socket's start.
 func (srv *Server) opened(s *socket) {
-	s.opened = time.Now().UnixNano()
+	s.opened = tenths(time.Now())
 	srv.cfg.Metrics.SocketOpened()
 }
 
@@ -83,13 +88,13 @@ func (srv *Server) ended(s *socket) {
 	srv.cfg.Metrics.SocketClosed(label)
 	by := "server"
 	if reason == "" {
-		by, code = "client", s.peerCode
+		by, code = "client", websocket.StatusCode(s.peerCode)
 		if code < 0 {
 			code = websocket.StatusAbnormalClosure
 		}
 	}
+	lived := time.Duration(tenths(time.Now())-s.opened) * 100 * time.Millisecond
 	srv.log.LogAttrs(srv.ctx, slog.LevelInfo, "socket closed",
-		slog.String("socket", s.id), slog.Int("user", s.userID),
-		slog.Duration("duration", time.Duration(time.Now().UnixNano()-s.opened)),
+		slog.String("socket", s.id), slog.Int("user", s.userID), slog.Duration("duration", lived),
 		slog.String("by", by), slog.Int("code", int(code)), slog.String("reason", label))
 }

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -8,8 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
-	"nhooyr.io/websocket"
 )
 
 // Handle carries out committed events on this node's sockets, in order:
@@ -32,6 +30,15 @@ func (srv *Server) Handle(evs []chat.Event) {
 			srv.deliver(push{ID: e.Message.ID, Conv: e.Message.ConversationID, UserIDs: e.To, Origin: e.Origin, Topic: topicChat, Event: eventReceiveMsg, Payload: payload})
 		case chat.SessionsEnded:
 			srv.endSessions(e)
+		case chat.ConversationCreated:
+			srv.pushEvent(e.To, "", eventConversationCreated, e.Conversation)
+			srv.presence.handle(e)
+		case chat.ReadMarked:
+			srv.pushEvent(e.To, e.Origin, eventRead, readPush{ConversationID: e.ConversationID, UserID: e.UserID, MessageID: e.MessageID})
+		case chat.Typing:
+			srv.pushEvent(e.To, "", eventTyping, typingPush{ConversationID: e.ConversationID, UserID: e.UserID})
+		case chat.PresenceChanged, chat.PresenceState, chat.PresenceSync, chat.NodeAlive, chat.NodeLeaving:
+			srv.presence.handle(e)
 		}
 	}
 }
@@ -79,6 +86,12 @@ func (srv *Server) hasChannels(userIDs []int) bool {
 	return false
 }
 
+// removeChannel takes ch out of the hub and of presence.
+func (srv *Server) removeChannel(ch *channel) {
+	srv.hub.remove(ch)
+	srv.presence.untrack(ch)
+}
+
 // Resync makes every client of room:chat recover what it may have missed:
 // the channel fails (phx_error), and phoenix.js rejoins it, with the
 // cursors it holds, for the join's recovery (see roomchat.go).
@@ -87,10 +100,42 @@ func (srv *Server) Resync() {
 		if ch.topic != topicChat {
 			return
 		}
-		srv.hub.remove(ch)
+		srv.removeChannel(ch)
 		ch.failed.Store(true)
 		ch.sock.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: eventError, payload: emptyObject})
 	})
+	// Presence changes may have been lost too: ask every node for its
+	// state.
+	srv.presence.announce(chat.PresenceSync{From: srv.node})
+}
+
+// Pushes on room:chat besides receive_msg.
+const (
+	eventConversationCreated = "conversation_created"
+	eventRead                = "read"
+	eventTyping              = "typing"
+)
+
+type readPush struct {
+	ConversationID int `json:"conversation_id"`
+	UserID         int `json:"user_id"`
+	MessageID      int `json:"message_id"`
+}
+
+type typingPush struct {
+	ConversationID int `json:"conversation_id"`
+	UserID         int `json:"user_id"`
+}
+
+// pushEvent pushes event with payload v to users' room:chat channels here,
+// except the socket origin.
+func (srv *Server) pushEvent(users []int, origin, event string, v any) {
+	payload, err := marshalJSON(v)
+	if err != nil {
+		srv.log.Error("realtime: encoding a push", "event", event, "err", err)
+		return
+	}
+	srv.deliver(push{UserIDs: users, Origin: origin, Topic: topicChat, Event: event, Payload: payload})
 }
 
 // receiveMsg is the receive_msg payload: the seed's {"message": m}, and

@@ -27,23 +27,28 @@ type roomChat struct {
 	timeout time.Duration
 }
 
-// join accepts any payload: the user comes from the socket's token. A
-// payload with "cursors" asks for recovery (see decodeRecover): the
-// messages the client missed are pushed, oldest first, right after the ok
-// reply and before any live push, which the channel holds meanwhile.
+// join accepts any payload: the user comes from the socket's token. The
+// socket becomes present (presence.go): after the ok reply, the channel
+// gets presence_state. A payload with "cursors" asks for recovery too (see
+// decodeRecover): the messages the client missed are pushed, oldest first,
+// right after the reply and before any live push, which the channel holds
+// meanwhile; the reply carries the read marks of those conversations.
 func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessage) (any, func() map[int]int, error) {
-	q, ok, err := decodeRecover(payload)
-	if err != nil || !ok {
-		return emptyObject, nil, err
+	q, recovering, err := decodeRecover(payload)
+	if err != nil {
+		return nil, nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, rc.timeout)
 	defer cancel()
-	rec, err := rc.chat.Recover(ctx, ch.sock.userID, q)
-	if err != nil {
-		return nil, nil, asPayloadFields(err)
+	var rec chat.Recovered
+	if recovering {
+		if rec, err = rc.chat.Recover(ctx, ch.sock.userID, q); err != nil {
+			return nil, nil, asPayloadFields(err)
+		}
 	}
-	if rec.Truncated == nil {
-		rec.Truncated = []int{}
+	state, err := ch.sock.srv.presence.track(ctx, ch)
+	if err != nil {
+		return nil, nil, err
 	}
 	after := func() map[int]int {
 		recovered := map[int]int{}
@@ -55,9 +60,16 @@ func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessag
 			ch.sock.send(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventReceiveMsg, payload: payload})
 			recovered[m.ConversationID] = max(recovered[m.ConversationID], m.ID)
 		}
+		ch.sock.send(&frame{joinRef: ch.joinRef, ref: jsonNull, topic: topicChat, event: eventPresenceState, payload: state})
 		return recovered
 	}
-	return recoverReply{Recovered: len(rec.Messages), Truncated: rec.Truncated}, after, nil
+	if !recovering {
+		return emptyObject, after, nil
+	}
+	if rec.Truncated == nil {
+		rec.Truncated = []int{}
+	}
+	return recoverReply{Recovered: len(rec.Messages), Truncated: rec.Truncated, ReadMarks: rec.ReadMarks}, after, nil
 }
 
 // recoverReply answers a join with recovery: how many messages follow as
@@ -66,6 +78,9 @@ func (rc roomChat) join(ctx context.Context, ch *channel, payload json.RawMessag
 type recoverReply struct {
 	Recovered int   `json:"recovered"`
 	Truncated []int `json:"truncated"`
+	// ReadMarks is, per conversation recovered or named, each
+	// participant's read mark: {"<conversation>": {"<user>": id}}.
+	ReadMarks map[string]map[string]int `json:"read_marks"`
 }
 
 // decodeRecover reads a join payload {"cursors": {"<conversation id>":
@@ -100,7 +115,13 @@ func decodeRecover(payload json.RawMessage) (q chat.RecoverQuery, ok bool, err e
 }
 
 func (rc roomChat) handleIn(ctx context.Context, s *socket, event string, payload json.RawMessage) (any, error) {
-	if event != eventSendMsg {
+	switch event {
+	case eventSendMsg:
+	case eventRead:
+		return rc.read(ctx, s, payload)
+	case eventTyping:
+		return rc.typing(ctx, s, payload)
+	default:
 		return nil, errUnknownEvent
 	}
 	in, err := decodeSendMsg(payload)
@@ -133,9 +154,9 @@ type messageResponse struct {
 // integers: a RecipientID of 0 would tell the chat service to skip its
 // recipient check, so the socket never passes one.
 func decodeSendMsg(payload json.RawMessage) (chat.SendInput, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
-		return chat.SendInput{}, chat.FieldError("payload", "is invalid")
+	m, err := payloadFields(payload)
+	if err != nil {
+		return chat.SendInput{}, err
 	}
 	fe := chat.FieldErrors{}
 	var in chat.SendInput
@@ -177,6 +198,15 @@ func asPayloadFields(err error) error {
 	fields[fieldMessage] = append(fields[fieldMessage], fields["content"]...)
 	delete(fields, "content")
 	return &chat.Error{Kind: e.Kind, Message: e.Message, Fields: fields}
+}
+
+// payloadFields reads an event's payload as a JSON object.
+func payloadFields(payload json.RawMessage) (map[string]json.RawMessage, error) {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(payload, &m); err != nil || m == nil {
+		return nil, chat.FieldError("payload", "is invalid")
+	}
+	return m, nil
 }
 
 // decodeID decodes m[name] into dst: absent or null is "can't be blank";

@@ -50,6 +50,9 @@ type channel struct {
 	// failed is set when the channel was failed from outside (Resync) and
 	// left the hub; the socket forgets it.
 	failed atomic.Bool
+	// presenceRef is the channel's presence meta (phx_ref) while it is
+	// tracked (see presence.go).
+	presenceRef atomic.Pointer[string]
 
 	// While holding (during its join), pushes wait in held instead of the
 	// socket's queue: the join's own frames go first.
@@ -163,7 +166,7 @@ func (s *socket) join(f *frame) {
 	s.srv.hub.add(ch)
 	resp, after, err := s.callJoin(h, ch, f)
 	if err != nil {
-		s.srv.hub.remove(ch)
+		s.srv.removeChannel(ch)
 		s.srv.cfg.Metrics.Join(false)
 		s.replyError(f.joinRef, f.ref, f.topic, err)
 		return
@@ -214,7 +217,7 @@ func (s *socket) closeChannel(ch *channel, event string) {
 	if i := slices.Index(s.channels, ch); i >= 0 {
 		s.channels = slices.Delete(s.channels, i, i+1)
 	}
-	s.srv.hub.remove(ch)
+	s.srv.removeChannel(ch)
 	s.send(&frame{joinRef: ch.joinRef, ref: ch.joinRef, topic: ch.topic, event: event, payload: emptyObject})
 }
 

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -15,21 +13,23 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/events"
-	"nhooyr.io/websocket"
 )
 
 // Server is the Phoenix socket endpoint, "/socket/websocket". It is an
 // http.Handler for the upgrade and the events.Subscriber that turns
 // committed events into pushes and closes on live sockets.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	origins originPolicy
-	topics  map[string]channelHandler
-	hub     *hub
-	logouts recentLogouts
+	cfg      Config
+	log      *slog.Logger
+	origins  originPolicy
+	topics   map[string]channelHandler
+	hub      *hub
+	logouts  recentLogouts
+	presence *presence
+	typists  typists
 
 	node string // prefix of socket IDs, unique per process
 	// ctx is the parent of every channel call (SendMessage); it is
@@ -77,9 +77,11 @@ func New(cfg Config) (*Server, error) {
 		node: hex.EncodeToString(node[:]),
 	}
 	srv.ctx, srv.cancel = context.WithCancel(context.Background())
+	srv.presence = newPresence(srv)
 	if cfg.Events != nil {
 		cfg.Events.Subscribe(srv)
 	}
+	go srv.presence.run(srv.ctx)
 	return srv, nil
 }
 
@@ -165,7 +167,8 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{
+	h := &hijack{ResponseWriter: w}
+	conn, err := websocket.Accept(h, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // the origin is checked above, with our rules
 		CompressionMode:    websocket.CompressionDisabled,
 		Subprotocols:       subprotocols, // "phoenix", which authToken clients expect back
@@ -188,6 +191,9 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		tokenID: strings.Clone(sess.TokenID), // not a slice of a larger string
 		expires: expires,
 		vsn:     v,
+		rc:      h.rawConn(),
+		br:      h.br,
+		readNow: h.pending,
 	}
 	srv.hub.register(s)
 	srv.opened(s)
@@ -239,6 +245,9 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	srv.closed = true
 	srv.mu.Unlock()
 	srv.draining.Store(true)
+	// The other nodes drop this node's presence at once rather than when
+	// its heartbeats stop: a deploy leaves no zombie.
+	srv.presence.announce(chat.NodeLeaving{Node: srv.node})
 	for srv.inflight.Load() > 0 && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}

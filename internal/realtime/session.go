@@ -1,13 +1,11 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
 	"sync"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/chat"
-	"nhooyr.io/websocket"
 )
 
 // A socket's session ends when its token expires or is logged out; the

@@ -1,5 +1,3 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
@@ -8,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/companyapi/companyapi/internal/broker"
 	"github.com/companyapi/companyapi/internal/chat"
-	"nhooyr.io/websocket"
 )
 
 // TestTokenExpiryOnFrame: once its token has expired, a socket's next frame

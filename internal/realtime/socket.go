@@ -1,29 +1,35 @@
-//lint:file-ignore SA1019 nhooyr.io/websocket is the pinned dependency; its successor github.com/coder/websocket has the same API
-
 package realtime
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"log/slog"
 	"runtime/debug"
 	"sync"
+	"syscall"
 	"time"
 
-	"nhooyr.io/websocket"
+	"github.com/coder/websocket"
 )
 
-// socket is one client connection. The read loop (serve) runs on a
-// goroutine of its own and handles frames in order; writes go through the
-// outbound queue (outbound.go). Per idle socket that is two goroutines:
-// the read loop and nhooyr's timeout loop.
+// socket is one client connection. Its goroutine (serve) waits for the
+// client on a small stack and hands each burst of frames to a short-lived
+// goroutine (readFrames) that reads and handles them in order; writes go
+// through the outbound queue (outbound.go). An idle socket has that one
+// goroutine: coder/websocket starts none of its own when Reader is given a
+// context that is never done.
 type socket struct {
 	srv    *Server
 	conn   *websocket.Conn
 	id     string // sent to the chat service as SendInput.Origin
 	userID int
 	vsn    vsn
-	idle   *time.Timer
+	// For the log line and metrics of its end (metrics.go), in padding
+	// that an idle socket has anyway: the client's close code (-1: none),
+	// and when it opened (see openedAt).
+	peerCode int16
+	idle     *time.Timer
 
 	// The session the token named; these fields never change, so the hub
 	// and publishers read them without locking. expires is Unix
@@ -31,10 +37,18 @@ type socket struct {
 	tokenID string
 	expires int64
 
-	// channels is owned by the frame in process (busy orders them); the
-	// hub shares the *channel values, whose fields never change.
+	// What serve waits on (wait.go): the connection's file descriptor (nil
+	// when it has none) and the library's reader, whose buffered bytes need
+	// no waiting. readNow: the first bytes arrived with the handshake.
+	rc      syscall.RawConn
+	br      *bufio.Reader
+	readNow bool
+	opened  uint32
+
+	// channels is owned by the goroutine reading frames (busy orders
+	// them); the hub shares the *channel values, whose fields never change.
 	channels []*channel
-	busy     sync.WaitGroup // the goroutine processing the current frame
+	busy     sync.WaitGroup // the goroutine reading frames
 
 	wg     sync.WaitGroup // the writer goroutine, when there is one
 	wtimer *time.Timer    // owned by the writer goroutine
@@ -46,73 +60,101 @@ type socket struct {
 	flushing    bool   // closing, once what is queued is written (shutdown)
 	closeCode   websocket.StatusCode
 	closeReason string
-
-	// For the log line and metrics of its end (metrics.go): when it opened
-	// (Unix ns), and the client's close code (-1: none).
-	opened   int64
-	peerCode websocket.StatusCode
 }
 
-// serve reads frames until the connection ends, then releases everything
-// the socket holds. It returns only after the writer goroutine has ended.
+// serve waits for frames until the connection ends, then releases
+// everything the socket holds. It returns only after the writer goroutine
+// has ended.
+//
+// Reading through the library and handling a frame (encoding/json, the
+// chat service, the store) need deep stacks. On this goroutine that depth
+// would stay for the socket's life: an idle read parked inside the library
+// uses more than the quarter of a grown stack below which the GC shrinks
+// it. So this goroutine only waits, which fits its starting 2 KiB, and a
+// short-lived goroutine takes the depth; waiting for it keeps frames in
+// order.
 func (s *socket) serve() {
 	defer s.finish()
 	s.idle = time.AfterFunc(s.srv.cfg.IdleTimeout, func() {
 		s.closeWith(websocket.StatusGoingAway, "idle timeout")
 	})
 	for {
-		typ, r, err := s.conn.Reader(context.Background())
-		if err != nil {
-			s.peerCode = websocket.CloseStatus(err)
+		if !s.readNow && !s.waitReadable() {
 			return
 		}
-		buf := getReadBuffer()
-		if _, err := buf.ReadFrom(r); err != nil {
-			if int64(buf.Len()) > s.srv.cfg.MaxFrame {
-				// nhooyr has sent 1009 already; Close still drains the
-				// rest of the message, so the peer reads that frame
-				// rather than a reset connection.
-				s.closeWith(websocket.StatusMessageTooBig, "frame too large")
-			}
-			putReadBuffer(buf)
-			return
-		}
-		if s.expired(s.srv.cfg.now()) {
-			// Any frame will do: phoenix.js heartbeats every 30 s, so an
-			// expired socket is found within that without a timer of its
-			// own. The frame is not acted upon.
-			putReadBuffer(buf)
-			s.closeWith(websocket.StatusPolicyViolation, closeTokenExpired)
-			return
-		}
-		if typ != websocket.MessageText {
-			// Phoenix's binary frames carry binary payloads, which no
-			// channel here accepts.
-			putReadBuffer(buf)
-			s.closeWith(websocket.StatusUnsupportedData, "binary frames are not supported")
-			return
-		}
-		s.idle.Reset(s.srv.cfg.IdleTimeout)
-		// Decoding and handling (encoding/json, the chat service, the
-		// store) need deep stacks. On this goroutine that depth would stay
-		// for the socket's life: the GC does not shrink a stack that an
-		// idle read still uses a quarter of. A short-lived goroutine takes
-		// it instead, and waiting for it keeps frames in order.
+		s.readNow = false
 		s.busy.Add(1)
-		go s.process(buf)
+		go s.readFrames()
 		s.busy.Wait()
-		// The time spent handling is not the client's silence.
-		s.idle.Reset(s.srv.cfg.IdleTimeout)
 		if s.isClosing() {
 			return
 		}
 	}
 }
 
-// process decodes and handles one text message, then returns its buffer.
-func (s *socket) process(buf *bytes.Buffer) {
+// readFrames reads and handles frames in order until the library holds no
+// more bytes of the next one.
+func (s *socket) readFrames() {
 	defer s.busy.Done()
+	for s.readFrame() && s.buffered() {
+	}
+}
+
+// readFrame reads and handles one message. It reports whether the socket
+// goes on; if not, it has started closing it.
+func (s *socket) readFrame() bool {
+	typ, r, err := s.conn.Reader(context.Background())
+	if err != nil {
+		// The connection is gone or the library has closed it.
+		s.peerCode = int16(websocket.CloseStatus(err))
+		s.closeWith(websocket.StatusNormalClosure, "")
+		return false
+	}
+	buf := getReadBuffer()
 	defer putReadBuffer(buf)
+	if _, err := buf.ReadFrom(r); err != nil {
+		if int64(buf.Len()) > s.srv.cfg.MaxFrame {
+			// The library has sent 1009 already; Close still drains the
+			// rest of the message, so the peer reads that frame rather
+			// than a reset connection.
+			s.closeWith(websocket.StatusMessageTooBig, "frame too large")
+		} else {
+			s.closeWith(websocket.StatusNormalClosure, "")
+		}
+		return false
+	}
+	if s.expired(s.srv.cfg.now()) {
+		// Any frame will do: phoenix.js heartbeats every 30 s, so an
+		// expired socket is found within that without a timer of its own.
+		// The frame is not acted upon.
+		s.closeWith(websocket.StatusPolicyViolation, closeTokenExpired)
+		return false
+	}
+	if typ != websocket.MessageText {
+		// Phoenix's binary frames carry binary payloads, which no channel
+		// here accepts.
+		s.closeWith(websocket.StatusUnsupportedData, "binary frames are not supported")
+		return false
+	}
+	s.idle.Reset(s.srv.cfg.IdleTimeout)
+	s.process(buf)
+	// The time spent handling is not the client's silence.
+	s.idle.Reset(s.srv.cfg.IdleTimeout)
+	return !s.isClosing()
+}
+
+// buffered reports whether the library's reader holds bytes of another
+// frame, which the wait would not see. It reads br only while the socket
+// is not closing: the close handshake (Close, on the writer goroutine)
+// reads br too, and starts only after closing is set under mu.
+func (s *socket) buffered() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.closing && s.br.Buffered() > 0
+}
+
+// process decodes and handles one text message.
+func (s *socket) process(buf *bytes.Buffer) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger().Error("realtime: panic handling frame", "panic", p, "stack", string(debug.Stack()))
@@ -145,7 +187,7 @@ func (s *socket) finish() {
 		s.idle.Stop()
 	}
 	for _, ch := range s.channels {
-		s.srv.hub.remove(ch)
+		s.srv.removeChannel(ch)
 	}
 	s.channels = nil
 	s.closeWith(websocket.StatusNormalClosure, "")

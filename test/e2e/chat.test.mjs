@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join as pathJoin, resolve } from "node:path";
 import { promisify } from "node:util";
 import { execFile } from "node:child_process";
-import { Socket } from "phoenix";
+import { Socket, Presence } from "phoenix";
 import WebSocket from "ws";
 
 const bin = process.env.COMPANYAPI_BIN ?? resolve(import.meta.dirname, "../../bin/companyapi");
@@ -17,7 +17,7 @@ let server, base, dir;
 before(async () => {
   dir = mkdtempSync(pathJoin(tmpdir(), "companyapi-e2e-"));
   server = spawn(bin, ["serve"], {
-    env: { ...process.env, APP_ENV: "dev", ADDR: "127.0.0.1:0", DATABASE_URL: `sqlite://${pathJoin(dir, "e2e.db")}`, LOG_LEVEL: "warn" },
+    env: { ...process.env, APP_ENV: "dev", ADDR: "127.0.0.1:0", DATABASE_URL: `sqlite://${pathJoin(dir, "e2e.db")}`, LOG_LEVEL: "warn", RATE_LIMIT_LOGIN: "0" },
     stdio: ["ignore", "pipe", "inherit"],
   });
   base = await new Promise((ok, fail) => {
@@ -264,6 +264,71 @@ test("a rejoin with cursors recovers what was missed, with a params function as 
   assert.equal((await live).message.content, "live again");
   assert.deepEqual(seen, ["before", "while away 1", "while away 2", "live again"]);
   bobSocket.disconnect();
+});
+
+test("presence, typing and read receipts with phoenix.js's Presence", async () => {
+  const ann = await newUser("tina");
+  const bob = await newUser("ulf");
+  const stranger = await newUser("vera");
+  const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
+  const convId = conv.body.data.id;
+
+  // ann watches presence with phoenix.js's own class.
+  const annSocket = connect(ann.token);
+  const annChan = annSocket.channel("room:chat", {});
+  const presence = new Presence(annChan);
+  const online = () => presence.list((id, { metas }) => `${id}:${metas.length}`).sort();
+  let synced = () => {};
+  presence.onSync(() => synced(online()));
+  const waitOnline = (want) => new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`presence ${online()} never became ${want}`)), 5000);
+    synced = (now) => { if (JSON.stringify(now) === JSON.stringify(want)) { clearTimeout(timer); ok(); } };
+    synced(online());
+  });
+  await new Promise((ok, fail) => annChan.join().receive("ok", ok).receive("error", fail));
+  await waitOnline([`${ann.id}:1`]);
+
+  // bob comes online on two devices; a stranger stays invisible.
+  const strangerSocket = connect(stranger.token);
+  await join(strangerSocket);
+  const bobSocket = connect(bob.token);
+  const bobChan = await join(bobSocket);
+  await waitOnline([`${ann.id}:1`, `${bob.id}:1`].sort());
+  const bob2 = connect(bob.token);
+  await join(bob2);
+  await waitOnline([`${ann.id}:1`, `${bob.id}:2`].sort());
+
+  // Typing and reading.
+  const typing = nextPush(bobChan, "typing");
+  assert.equal((await push(annChan, "typing", { conv: convId })).status, "ok");
+  assert.deepEqual(await typing, { conversation_id: convId, user_id: ann.id });
+  const sent = await push(bobChan, "send_msg", { user: ann.id, conv: convId, message: "read me" });
+  const read = nextPush(bobChan, "read");
+  assert.equal((await push(annChan, "read", { conv: convId, message_id: sent.response.message.id })).status, "ok");
+  assert.deepEqual(await read, { conversation_id: convId, user_id: ann.id, message_id: sent.response.message.id });
+  const list = await api("GET", "/api/conversations", null, bob.token);
+  assert.equal(list.body.data[0].other_last_read_id, sent.response.message.id);
+
+  // bob goes offline device by device.
+  bob2.disconnect();
+  await waitOnline([`${ann.id}:1`, `${bob.id}:1`].sort());
+  bobSocket.disconnect();
+  await waitOnline([`${ann.id}:1`]);
+  annSocket.disconnect();
+  strangerSocket.disconnect();
+});
+
+test("a new conversation reaches both participants' sockets", async () => {
+  const ann = await newUser("wim");
+  const bob = await newUser("xia");
+  const annChan = await join(connect(ann.token));
+  const bobChan = await join(connect(bob.token));
+  const forBob = nextPush(bobChan, "conversation_created");
+  const forAnn = nextPush(annChan, "conversation_created");
+  const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
+  assert.equal(conv.status, 201);
+  assert.deepEqual(await forBob, conv.body.data);
+  assert.equal((await forAnn).id, conv.body.data.id);
 });
 
 test("a third user cannot post into the conversation", async () => {

@@ -2,7 +2,9 @@ package system
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"strings"
@@ -260,4 +262,92 @@ func TestBrokerRestart(t *testing.T) {
 	t.Logf("FIGURE NATS down %v: %d acknowledged (%d by the time it came back), 0 lost; receiver rejoined %d times, %d gaps filled, %d duplicate deliveries",
 		2*time.Second, acked, ackedWhileDown, r.reconnects, r.gaps, r.duplicates())
 	_ = down
+}
+
+// TestTwoNodesPresence: clients on two nodes see each other come online,
+// type and read; when a node is killed its users leave everywhere within
+// 30 s, and a node stopped with SIGTERM takes its users with it at once.
+func TestTwoNodesPresence(t *testing.T) {
+	brokers(t, func(t *testing.T, env map[string]string, w *world) {
+		a, b := startNode(t, "a", env), startNode(t, "b", env)
+		ids, _ := w.users(2)
+		ann, bob := ids[0], ids[1]
+		annKey := fmt.Sprint(ann)
+		conv := w.conversation(ann, bob)
+		annA := dial(t, a, w.token(ann))
+		bobB := dial(t, b, w.token(bob))
+		// bob's state, or the diff that follows it, has ann.
+		seen := false
+		for !seen {
+			ps, err := bobB.nextAny([]string{"presence_state", "presence_diff"}, 10*time.Second)
+			if err != nil {
+				t.Fatalf("bob never saw ann online: %v", err)
+			}
+			if ps.Event == "presence_state" {
+				seen = presenceUsers(ps.Payload)[annKey] == 1
+			} else {
+				var d struct{ Joins json.RawMessage }
+				_ = json.Unmarshal(ps.Payload, &d)
+				seen = presenceUsers(d.Joins)[annKey] == 1
+			}
+		}
+		if r, err := annA.call("room:chat", "typing", map[string]any{"conv": conv}, 5*time.Second); err != nil || r.Status != "ok" {
+			t.Fatalf("typing: %v %s", err, r.Response)
+		}
+		if _, err := bobB.nextPush("typing", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		r, err := bobB.call("room:chat", "send_msg", map[string]any{"user": ann, "conv": conv, "message": "hi"}, 5*time.Second)
+		if err != nil || r.Status != "ok" {
+			t.Fatalf("send: %v %s", err, r.Response)
+		}
+		m, _ := messageOf(r.Response)
+		if r, err := annA.call("room:chat", "read", map[string]any{"conv": conv, "message_id": m.ID}, 5*time.Second); err != nil || r.Status != "ok" {
+			t.Fatalf("read: %v %s", err, r.Response)
+		}
+		if _, err := bobB.nextPush("read", 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+
+		// A SIGTERM'd node takes its users with it at once.
+		env2 := maps.Clone(env)
+		c := startNode(t, "c", env2)
+		dial(t, c, w.token(ann))
+		waitDiff(t, bobB, annKey, true, 10*time.Second)
+		start := time.Now()
+		if err := c.stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		waitDiff(t, bobB, annKey, false, 10*time.Second)
+		deploy := time.Since(start)
+
+		// A killed node's users leave within 30 s.
+		a.kill()
+		start = time.Now()
+		waitDiff(t, bobB, annKey, false, 30*time.Second)
+		t.Logf("FIGURE presence across nodes: a SIGTERM'd node's user left %v after the signal; a killed node's user %v after the kill",
+			deploy.Round(time.Millisecond), time.Since(start).Round(100*time.Millisecond))
+	})
+}
+
+// waitDiff waits for a presence_diff in which key joins (or leaves).
+func waitDiff(t *testing.T, p *phx, key string, join bool, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		raw, err := p.nextPush("presence_diff", time.Until(deadline))
+		if err != nil {
+			break
+		}
+		var d struct{ Joins, Leaves json.RawMessage }
+		_ = json.Unmarshal(raw, &d)
+		side := d.Leaves
+		if join {
+			side = d.Joins
+		}
+		if presenceUsers(side)[key] > 0 {
+			return
+		}
+	}
+	t.Fatalf("no presence_diff with %s %s within %v", key, map[bool]string{true: "joining", false: "leaving"}[join], timeout)
 }

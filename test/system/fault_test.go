@@ -285,10 +285,6 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	took := time.Since(start)
 	l.halt()
 	acked, unavailable, noReply, closed, _, _ := l.totals()
-	var cut []string
-	for _, s := range l.senders {
-		cut = append(cut, s.cut...)
-	}
 	storedCut := 0
 	for i, s := range l.senders {
 		rows := w.storedClientIDs(l.userIDs[i])

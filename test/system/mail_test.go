@@ -64,10 +64,10 @@ func TestMailOutage(t *testing.T) {
 			time.Sleep(c.outage - time.Since(down))
 			smtp.Restart(t)
 			back := time.Now()
-			mails := smtp.WaitFor(t, accounts, 2*time.Minute)
+			smtp.WaitFor(t, accounts, 2*time.Minute)
 			all := time.Since(back)
 			time.Sleep(2 * time.Second) // room for a duplicate to show
-			mails = smtp.Mails()
+			mails := smtp.Mails()
 			per := map[string]int{}
 			for _, m := range mails {
 				per[m.Recipient()]++

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -195,6 +196,51 @@ func (p *phx) nextMessage(timeout time.Duration) (message, error) {
 			}
 		case <-deadline:
 			return message{}, errNoReply
+		}
+	}
+}
+
+// nextPush waits up to timeout for the next push of event, skipping
+// others, and returns its payload.
+func (p *phx) nextPush(event string, timeout time.Duration) (json.RawMessage, error) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ps := <-p.pushes:
+			if ps.Event == event {
+				return ps.Payload, nil
+			}
+		case <-deadline:
+			return nil, fmt.Errorf("no %s within %v", event, timeout)
+		}
+	}
+}
+
+// presenceUsers reads the user ids of a presence_state, or of one side of
+// a presence_diff.
+func presenceUsers(raw json.RawMessage) map[string]int {
+	var pm map[string]struct {
+		Metas []json.RawMessage `json:"metas"`
+	}
+	_ = json.Unmarshal(raw, &pm)
+	out := map[string]int{}
+	for k, e := range pm {
+		out[k] = len(e.Metas)
+	}
+	return out
+}
+
+// nextAny waits for the next push of any of events.
+func (p *phx) nextAny(events []string, timeout time.Duration) (push, error) {
+	deadline := time.After(timeout)
+	for {
+		select {
+		case ps := <-p.pushes:
+			if slices.Contains(events, ps.Event) {
+				return ps, nil
+			}
+		case <-deadline:
+			return push{}, fmt.Errorf("none of %v within %v", events, timeout)
 		}
 	}
 }

@@ -84,25 +84,6 @@ func (w *world) token(uid int) string {
 	return tok
 }
 
-// stored reads which of ids are stored, and how many rows hold each.
-func (w *world) stored(ids []int) map[int]int {
-	w.t.Helper()
-	got := map[int]int{}
-	rows, err := w.db.Query(`SELECT id FROM messages WHERE id = ANY($1)`, pqArray(ids))
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int
-		if err := rows.Scan(&id); err != nil {
-			w.t.Fatal(err)
-		}
-		got[id]++
-	}
-	return got
-}
-
 // storedClientIDs counts the rows of each client_id of sender.
 func (w *world) storedClientIDs(sender int) map[string]int {
 	w.t.Helper()
