@@ -83,13 +83,21 @@ drift:
 CHATBENCH_SMOKE ?= -sockets 200 -pairs 100 -rate 200 -duration 3s \
 	-history-messages 2000 -history-duration 2s -insert-duration 1s -settle 1s -timeout 2m
 
-.PHONY: bench bench-smoke bench-metrics
+.PHONY: bench bench-smoke bench-cluster bench-metrics
 
 bench:
 	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario all -sockets 19000 -max -history-messages 100000
 
 bench-smoke:
 	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario all $(CHATBENCH_SMOKE)
+	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario pairs -nodes 2 -floors=false $(CHATBENCH_SMOKE)
+
+# bench-cluster runs two server processes on one database: 38 000 idle
+# sockets spread over them, and the pairs ramp with every message crossing
+# nodes, through PostgreSQL LISTEN/NOTIFY and then NATS, beside the
+# one-node ramp of the same run.
+bench-cluster:
+	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario all -nodes 2 -sockets 38000 -max -history-messages 100000 -timeout 25m
 
 # bench-metrics is what the metrics cost: the pairs ramp's max sustained
 # rate with ADMIN_ADDR set and /metrics scraped every second, beside the

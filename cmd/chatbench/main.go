@@ -58,6 +58,8 @@ type options struct {
 	timeout      time.Duration
 	floors       bool
 	childTimeout time.Duration
+	nodes        int
+	brokers      string
 	flags        *flag.FlagSet
 }
 
@@ -98,6 +100,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fs.StringVar(&o.appEnv, "env", "prod", "the server's APP_ENV: prod or dev")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Minute, "overall deadline")
 	fs.BoolVar(&o.floors, "floors", true, "measure the floors beside the scenarios")
+	fs.IntVar(&o.nodes, "nodes", 1, "server processes on one database; with 2 or more, idle spreads -sockets over them and pairs sends across them too")
+	fs.StringVar(&o.brokers, "brokers", "postgres,nats", "-nodes: the brokers pairs runs across nodes with")
 	// Hidden modes: chatbench re-executes itself for these.
 	fs.BoolVar(&worker, "worker", false, "(internal) hold idle sockets for the parent")
 	fs.BoolVar(&floorWSMode, "floor-ws", false, "(internal) the bare WebSocket floor server")
@@ -157,8 +161,19 @@ func (o *options) check() error {
 	if o.costRounds < 1 {
 		return errors.New("-cost-rounds must be ≥ 1")
 	}
+	if o.scenario == "metrics" && o.nodes != 1 {
+		return errors.New("-scenario metrics compares one node with and without ADMIN_ADDR: no -nodes")
+	}
 	if o.appEnv != "prod" && o.appEnv != "dev" {
 		return fmt.Errorf("-env %q: want prod or dev", o.appEnv)
+	}
+	if o.nodes < 1 {
+		return errors.New("-nodes must be ≥ 1")
+	}
+	for _, b := range strings.Split(o.brokers, ",") {
+		if b != "postgres" && b != "nats" {
+			return fmt.Errorf("-brokers: %q is not postgres or nats", b)
+		}
 	}
 	if o.sockets < 1 || o.perWorker < 1 || o.pairs.Pairs < 1 || o.concurrency < 1 || o.historyN < 100 {
 		return errors.New("-sockets, -per-worker, -pairs, -concurrency must be ≥ 1, -history-messages ≥ 100")

@@ -79,7 +79,7 @@ func metricsScenario(ctx context.Context, o options, f *fixture, bin string, env
 			if withAdmin {
 				stop = sc.every(ctx, time.Second)
 			}
-			pr, err := runPairs(ctx, base, f, cfg)
+			pr, err := runPairs(ctx, base, base, f, cfg)
 			stop()
 			if err != nil {
 				return err

@@ -133,14 +133,16 @@ func (b *pairsBench) rec(id string) (*pairsRun, *msgRec) {
 }
 
 // runPairs connects the pairs and runs the fixed rate or the ramp.
-func runPairs(ctx context.Context, base string, f *fixture, cfg PairsConfig) (PairsResult, error) {
+// runPairs runs the pairs scenario with the senders on sendBase and the
+// recipients on recvBase (the same server, or two nodes of one cluster).
+func runPairs(ctx context.Context, sendBase, recvBase string, f *fixture, cfg PairsConfig) (PairsResult, error) {
 	res := PairsResult{Pairs: cfg.Pairs, Mode: "fixed", BoundMS: ms(cfg.Bound)}
 	if cfg.Max {
 		res.Mode = "max"
 	}
 	b := &pairsBench{base: time.Now()}
 	start := time.Now()
-	if err := b.connect(ctx, base, f, cfg.Pairs, &res); err != nil {
+	if err := b.connect(ctx, sendBase, recvBase, f, cfg.Pairs, &res); err != nil {
 		return res, err
 	}
 	defer func() {
@@ -187,8 +189,10 @@ func runPairs(ctx context.Context, base string, f *fixture, cfg PairsConfig) (Pa
 
 // connect dials and joins a sender and a recipient socket per pair, and
 // starts their readers.
-func (b *pairsBench) connect(ctx context.Context, base string, f *fixture, pairs int, res *PairsResult) error {
-	job := workerJob{URL: wsURLOf(base), Tokens: f.tokens[:2*pairs], Join: true, Concurrency: 32}
+func (b *pairsBench) connect(ctx context.Context, sendBase, recvBase string, f *fixture, pairs int, res *PairsResult) error {
+	job := workerJob{URL: wsURLOf(sendBase), Tokens: f.tokens[:2*pairs], Join: true, Concurrency: 32}
+	recvJob := job
+	recvJob.URL = wsURLOf(recvBase)
 	hc := newLoopDialer(0).HTTPClient(0)
 	socks := make([]*phxClient, 2*pairs)
 	errs := &errCounts{}
@@ -199,7 +203,11 @@ func (b *pairsBench) connect(ctx context.Context, base string, f *fixture, pairs
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1)) - 1; i < len(socks) && ctx.Err() == nil; i = int(next.Add(1)) - 1 {
-				p, err := connectOne(ctx, hc, job, job.Tokens[i])
+				j := job
+				if i%2 == 1 {
+					j = recvJob
+				}
+				p, err := connectOne(ctx, hc, j, job.Tokens[i])
 				if err != nil {
 					errs.Add(err.Error())
 					continue

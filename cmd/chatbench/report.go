@@ -59,6 +59,7 @@ type Result struct {
 	Pairs        *PairsResult   `json:"pairs,omitempty"`
 	History      *LoadResult    `json:"history,omitempty"`
 	HistoryFloor *LoadResult    `json:"history_floor,omitempty"`
+	Cluster      *ClusterResult `json:"cluster,omitempty"`
 	MetricsCost  *MetricsCost   `json:"metrics_cost,omitempty"`
 	Comparison   []Row          `json:"comparison"`
 	ElapsedS     float64        `json:"elapsed_s"`
@@ -133,10 +134,52 @@ func (r *Result) compare() {
 		row.Met = met(row.Floor > 0 && row.Ratio >= 0.5 && h.Errors == 0)
 		rows = append(rows, row, lat)
 	}
+	rows = append(rows, r.clusterRows()...)
 	if mc := r.MetricsCost; mc != nil {
 		rows = append(rows, mc.costRow())
 	}
 	r.Comparison = rows
+}
+
+// clusterRows are -nodes' figures: what the cluster holds, and every
+// message crossing nodes beside the one-node run.
+func (r *Result) clusterRows() []Row {
+	c := r.Cluster
+	if c == nil {
+		return nil
+	}
+	var rows []Row
+	if len(c.Idle) > 0 {
+		total, failed := 0, 0
+		for i, n := range c.Idle {
+			total += n.Established
+			failed += n.Failed
+			rows = append(rows, Row{Figure: fmt.Sprintf("node %d: memory per idle socket", i+1), Value: n.KiBPerSocket, Unit: "KiB"})
+		}
+		want := 19000 * c.Nodes
+		rows = append(rows, Row{Figure: fmt.Sprintf("idle sockets held by %d nodes", c.Nodes), Value: float64(total), Unit: "sockets",
+			Target: fmt.Sprintf("≥%d, all", want), Met: met(total >= want && failed == 0)})
+	}
+	var one float64
+	if p := r.Pairs; p != nil && p.Mode == "max" {
+		one = p.MaxDeliveredPerSec
+	}
+	for _, broker := range []string{"postgres", "nats"} {
+		p := c.Pairs[broker]
+		if p == nil {
+			continue
+		}
+		if p.Mode == "max" {
+			rows = append(rows, Row{Figure: "across nodes (" + broker + "): max sustained msgs/s", Value: p.MaxDeliveredPerSec, Unit: "msgs/s",
+				Floor: one, Ratio: ratio(p.MaxDeliveredPerSec, one), Target: "≥ one node", Met: met(one > 0 && p.MaxDeliveredPerSec >= one)})
+		}
+		if s := p.Steady; s != nil {
+			rows = append(rows, Row{Figure: fmt.Sprintf("across nodes (%s): p99 at %.0f msgs/s", broker, s.Rate), Value: s.Deliver.P99MS,
+				Unit: "ms", Target: "≤25 ms at half max", Met: met(s.Deliver.P99MS <= 25 && s.Deliver.Count > 0)})
+		}
+		rows = append(rows, Row{Figure: "across nodes (" + broker + "): lost", Value: float64(p.Lost), Unit: "msgs", Target: "0", Met: met(p.Lost == 0)})
+	}
+	return rows
 }
 
 // table writes the comparison as aligned text.

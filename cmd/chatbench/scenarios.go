@@ -60,8 +60,12 @@ func runScenarios(ctx context.Context, o options, res *Result) (err error) {
 	logf("server pid %d at %s (APP_ENV=%s)", srv.Pid(), base, o.appEnv)
 
 	if o.wants("idle") {
-		if err := idleScenario(ctx, o, f, srv.Pid(), base, res); err != nil {
-			return err
+		// With several nodes, the idle sockets go to the cluster only: one
+		// process could not hold them all.
+		if o.nodes == 1 {
+			if err := idleScenario(ctx, o, f, srv.Pid(), base, res); err != nil {
+				return err
+			}
 		}
 	}
 	// History before pairs: the pairs and the INSERT floor add hundreds of
@@ -76,6 +80,24 @@ func runScenarios(ctx context.Context, o options, res *Result) (err error) {
 	if o.wants("pairs") {
 		if err := pairsScenario(ctx, o, f, db.url, base, res); err != nil {
 			return err
+		}
+	}
+	if o.nodes > 1 {
+		// The one-node server steps aside: the cluster's nodes are alone
+		// on the machine.
+		if serr := srv.Stop(15 * time.Second); serr != nil && !strings.Contains(serr.Error(), "exit status") {
+			return serr
+		}
+		res.Cluster = &ClusterResult{Nodes: o.nodes}
+		if o.wants("idle") {
+			if err := clusterIdle(ctx, o, f, bin, env, res); err != nil {
+				return err
+			}
+		}
+		if o.wants("pairs") {
+			if err := clusterPairs(ctx, o, f, bin, env, res); err != nil {
+				return err
+			}
 		}
 	}
 	return ctx.Err()
@@ -110,7 +132,7 @@ func pairsScenario(ctx context.Context, o options, f *fixture, dbURL, base strin
 			res.InsertFloor = append(res.InsertFloor, r)
 		}
 	}
-	r, err := runPairs(ctx, base, f, o.pairs)
+	r, err := runPairs(ctx, base, base, f, o.pairs)
 	res.Pairs = &r
 	return err
 }

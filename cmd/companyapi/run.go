@@ -20,6 +20,7 @@ commands:
   serve            run the API server (default)
   migrate          apply pending database migrations
   migrate status   list applied and pending migrations
+  mail status      the mail outbox: mails waiting, and mails given up with their last error
   version          print the version
 
 configuration comes from the environment; see README.md.
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrateCmd(ctx, getenv, stdout, stderr, false)
 	case cmd == "migrate" && len(args) == 1 && args[0] == "status":
 		return migrateCmd(ctx, getenv, stdout, stderr, true)
+	case cmd == "mail" && len(args) == 1 && args[0] == "status":
+		return mailStatus(ctx, getenv, stdout)
 	case cmd == "help" || cmd == "-h" || cmd == "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -282,20 +282,53 @@ func (w *Worker) MetricStats(ctx context.Context) (metrics.OutboxStats, error) {
 
 // Stats reads the outbox's state.
 func (w *Worker) Stats(ctx context.Context) (Stats, error) {
+	s, _, err := report(ctx, w.cfg.Client, w.cfg.Now(), false)
+	return s, err
+}
+
+// Failed is a mail given up.
+type Failed struct {
+	ID                  int
+	Kind, To, LastError string
+	Attempts            int
+	CreatedAt, FailedAt time.Time
+}
+
+// Report reads the outbox's state and every mail given up (for operators:
+// `companyapi mail status`).
+func Report(ctx context.Context, client *ent.Client, now time.Time) (Stats, []Failed, error) {
+	return report(ctx, client, now, true)
+}
+
+func report(ctx context.Context, client *ent.Client, now time.Time, list bool) (Stats, []Failed, error) {
 	var s Stats
-	pending := w.cfg.Client.OutboxMail.Query().Where(outboxmail.SentAtIsNil(), outboxmail.FailedAtIsNil())
+	pending := client.OutboxMail.Query().Where(outboxmail.SentAtIsNil(), outboxmail.FailedAtIsNil())
 	n, err := pending.Clone().Count(ctx)
 	if err != nil {
-		return s, err
+		return s, nil, err
 	}
 	s.Pending = n
 	if n > 0 {
 		oldest, err := pending.Order(ent.Asc(outboxmail.FieldCreatedAt)).First(ctx)
 		if err != nil {
-			return s, fmt.Errorf("oldest pending mail: %w", err)
+			return s, nil, fmt.Errorf("oldest pending mail: %w", err)
 		}
-		s.Oldest = w.cfg.Now().Sub(oldest.CreatedAt)
+		s.Oldest = now.Sub(oldest.CreatedAt)
 	}
-	s.Failed, err = w.cfg.Client.OutboxMail.Query().Where(outboxmail.FailedAtNotNil()).Count(ctx)
-	return s, err
+	failed := client.OutboxMail.Query().Where(outboxmail.FailedAtNotNil())
+	if s.Failed, err = failed.Clone().Count(ctx); err != nil || !list {
+		return s, nil, err
+	}
+	rows, err := failed.Order(ent.Asc(outboxmail.FieldID)).All(ctx)
+	if err != nil {
+		return s, nil, err
+	}
+	out := make([]Failed, len(rows))
+	for i, r := range rows {
+		out[i] = Failed{ID: r.ID, Kind: string(r.Kind), To: r.To, Attempts: r.Attempts, CreatedAt: r.CreatedAt, FailedAt: *r.FailedAt}
+		if r.LastError != nil {
+			out[i].LastError = *r.LastError
+		}
+	}
+	return s, out, nil
 }
