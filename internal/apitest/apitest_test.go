@@ -21,11 +21,11 @@ func TestCheck(t *testing.T) {
 		body         string
 		ok           bool
 	}{
-		{"ok, documented answer", "GET", "/api/users/me", 200, json, `{"data":` + user + `}`, true},
+		{"ok, documented answer", "GET", "/api/users/me", 200, json, `{"data":` + user[:len(user)-1] + `,"unread_total":0}}`, true},
 		{"ok, path parameter", "GET", "/api/users/7", 404, json, `{"message":"not found"}`, true},
 		{"ok, undocumented path is not checked", "GET", "/nope", 404, json, `{"message":"not found"}`, true},
 		{"ok, null last_message", "GET", "/api/conversations/1", 200, json,
-			`{"data":{"id":1,"sender_id":1,"recipient_id":2,"status":null,"inserted_at":"2024-05-01T12:00:00Z","last_message":null}}`, true},
+			`{"data":{"id":1,"sender_id":1,"recipient_id":2,"status":null,"inserted_at":"2024-05-01T12:00:00Z","last_message":null,"unread_count":0,"last_read_id":null,"other_last_read_id":null}}`, true},
 		{"nok, undocumented status", "GET", "/api/users/me", 418, json, `{"message":"teapot"}`, false},
 		{"nok, a field the document does not name", "GET", "/api/users/me", 200, json, `{"data":` + user[:len(user)-1] + `,"password":"x"}}`, false},
 		{"nok, a required field missing", "GET", "/api/users/me", 200, json, `{"data":{"id":1}}`, false},
@@ -33,7 +33,7 @@ func TestCheck(t *testing.T) {
 		{"nok, 401 without WWW-Authenticate", "GET", "/api/users/me", 401, json, `{"message":"missing token"}`, false},
 		{"ok, 401 with WWW-Authenticate", "GET", "/api/users/me", 401, unauthorized, `{"message":"missing token"}`, true},
 		{"nok, last_message neither null nor a message", "GET", "/api/conversations/1", 200, json,
-			`{"data":{"id":1,"sender_id":1,"recipient_id":2,"status":null,"inserted_at":"2024-05-01T12:00:00Z","last_message":{"id":1}}}`, false},
+			`{"data":{"id":1,"sender_id":1,"recipient_id":2,"status":null,"inserted_at":"2024-05-01T12:00:00Z","last_message":{"id":1},"unread_count":0,"last_read_id":null,"other_last_read_id":null}}`, false},
 		{"nok, text where JSON is documented", "GET", "/api/users/me", 200, http.Header{"Content-Type": {"text/plain"}}, "hi", false},
 	}
 	for _, c := range cases {

@@ -30,7 +30,8 @@ type load struct {
 	userIDs []int
 }
 
-func startLoad(t *testing.T, w *world, nodes []*node, n int) *load {
+// startLoad starts n senders; change adjusts each before it runs.
+func startLoad(t *testing.T, w *world, nodes []*node, n int, change ...func(*sender)) *load {
 	t.Helper()
 	ids, _ := w.users(2 * n)
 	l := &load{}
@@ -39,6 +40,9 @@ func startLoad(t *testing.T, w *world, nodes []*node, n int) *load {
 		from, to := ids[2*i], ids[2*i+1]
 		s := newSender(fmt.Sprintf("s%d", i), nodes, w.token(from), to, w.conversation(from, to), replyBound)
 		s.every = 20 * time.Millisecond
+		for _, c := range change {
+			c(s)
+		}
 		l.senders = append(l.senders, s)
 		l.userIDs = append(l.userIDs, from)
 		l.wg.Go(func() { s.run(l.ctx) })
@@ -271,12 +275,7 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	dbURL := storetest.PostgresURL(t)
 	w := newWorld(t, dbURL)
 	n := startNode(t, "a", baseEnv(dbURL))
-	l := startLoad(t, w, []*node{n}, 16)
-	for _, s := range l.senders {
-		s.mu.Lock()
-		s.once, s.every = true, 0
-		s.mu.Unlock()
-	}
+	l := startLoad(t, w, []*node{n}, 16, func(s *sender) { s.once, s.every = true, 0 })
 	time.Sleep(2 * time.Second)
 	start := time.Now()
 	if err := n.stop(); err != nil {
