@@ -92,11 +92,13 @@ drift:
 # its floor; a few minutes, ending with one "RESULT {json}" line on stdout.
 # bench-smoke runs every scenario and floor tiny, to check the tool end to
 # end (well under a minute, no thresholds). Both need PostgreSQL (found as
-# for make test) and take the server's URL from TEST_DATABASE_URL.
+# for make test) and take the server's URL from TEST_DATABASE_URL. With
+# ADMIN_ADDR set (ADMIN_ADDR=127.0.0.1:9090 make bench) the server under
+# load serves /metrics there, for a Prometheus and Grafana to watch.
 CHATBENCH_SMOKE ?= -sockets 200 -pairs 100 -rate 200 -duration 3s \
 	-history-messages 2000 -history-duration 2s -insert-duration 1s -settle 1s -timeout 2m
 
-.PHONY: bench bench-smoke bench-cluster
+.PHONY: bench bench-smoke bench-cluster bench-metrics
 
 bench:
 	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario all -sockets 19000 -max -history-messages 100000
@@ -111,3 +113,9 @@ bench-smoke:
 # one-node ramp of the same run.
 bench-cluster:
 	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario all -nodes 2 -sockets 38000 -max -history-messages 100000 -timeout 25m
+
+# bench-metrics is what the metrics cost: the pairs ramp's max sustained
+# rate with ADMIN_ADDR set and /metrics scraped every second, beside the
+# rate without, two rounds each (off, on, on, off); ~6 minutes.
+bench-metrics:
+	$(WITH_PG) $(GO) run ./cmd/chatbench -scenario metrics -cost-rounds 2 -start-rate 2000 -history-messages 100 -timeout 15m

@@ -40,6 +40,11 @@ func startNodes(ctx context.Context, bin string, env []string, n int, broker str
 	}
 	for i := range n {
 		nenv := append(append([]string{}, env...), "BROKER_URL="+broker, fmt.Sprintf("NODE_NAME=node%d", i+1))
+		if i > 0 {
+			// An ADMIN_ADDR passed on (serverEnv) is the first node's: the
+			// others could not listen on the same port.
+			nenv = append(nenv, "ADMIN_ADDR=")
+		}
 		c, base, err := startServer(ctx, bin, nenv)
 		if err != nil {
 			stop()

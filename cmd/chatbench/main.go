@@ -8,6 +8,9 @@
 //	         beside PostgreSQL's single-row INSERT rate (32 and 8 conns)
 //	history  GET …/messages?limit=50 on a 100 000-message conversation,
 //	         beside a plain net/http + database/sql handler
+//	metrics  (not in "all") the pairs ramp's max sustained rate with
+//	         ADMIN_ADDR set and /metrics scraped every second, beside the
+//	         rate without ADMIN_ADDR, -cost-rounds times each
 //
 // It creates a throwaway PostgreSQL database, builds and starts the server
 // itself, dials loopback addresses only, and ends within -timeout with one
@@ -39,6 +42,7 @@ func main() {
 // options are the command line.
 type options struct {
 	scenario     string
+	costRounds   int
 	sockets      int
 	perWorker    int
 	settle       time.Duration
@@ -74,7 +78,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var dbURL string
 	fs := flag.NewFlagSet("chatbench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&o.scenario, "scenario", "all", "idle, pairs, history or all")
+	fs.StringVar(&o.scenario, "scenario", "all", "idle, pairs, history, all (those three) or metrics")
+	fs.IntVar(&o.costRounds, "cost-rounds", 1, "metrics: ramps with and without ADMIN_ADDR, alternating which goes first")
 	fs.IntVar(&o.sockets, "sockets", 19000, "idle: sockets to hold")
 	fs.IntVar(&o.perWorker, "per-worker", 5000, "idle: sockets per client worker process")
 	fs.DurationVar(&o.settle, "settle", 5*time.Second, "idle: wait after the last join before reading RSS")
@@ -149,9 +154,15 @@ func exitOnEOF(ctx context.Context, stdin io.Reader) context.Context {
 
 func (o *options) check() error {
 	switch o.scenario {
-	case "idle", "pairs", "history", "all":
+	case "idle", "pairs", "history", "all", "metrics":
 	default:
-		return fmt.Errorf("-scenario %q: want idle, pairs, history or all", o.scenario)
+		return fmt.Errorf("-scenario %q: want idle, pairs, history, all or metrics", o.scenario)
+	}
+	if o.costRounds < 1 {
+		return errors.New("-cost-rounds must be ≥ 1")
+	}
+	if o.scenario == "metrics" && o.nodes != 1 {
+		return errors.New("-scenario metrics compares one node with and without ADMIN_ADDR: no -nodes")
 	}
 	if o.appEnv != "prod" && o.appEnv != "dev" {
 		return fmt.Errorf("-env %q: want prod or dev", o.appEnv)
@@ -179,7 +190,11 @@ func (o *options) check() error {
 	return nil
 }
 
-func (o *options) wants(s string) bool { return o.scenario == "all" || o.scenario == s }
+// wants reports whether scenario s runs; "all" is every one but metrics,
+// which runs ramps of its own on servers of its own.
+func (o *options) wants(s string) bool {
+	return o.scenario == s || (o.scenario == "all" && s != "metrics")
+}
 
 // config is the visible flags, for the RESULT line.
 func (o *options) config() map[string]any {

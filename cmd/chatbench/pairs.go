@@ -24,6 +24,12 @@ type PairsConfig struct {
 	Duration  time.Duration // the fixed-rate (or half-max) run
 	Step      time.Duration // each ramp step
 	Bound     time.Duration // p99 send→delivery a step may not pass
+	// The ramp ends after Bisections bisections, or once the gap between
+	// the best passing and the lowest failing rate is under Precision of
+	// the former; defaults 3 and 0.1.
+	Bisections int
+	Precision  float64
+	NoSteady   bool // no half-max run after the ramp
 }
 
 // Step is one run at one rate.

@@ -154,9 +154,16 @@ func okWhy(s Step) string {
 }
 
 // ramp raises the rate by half each step until one fails (twice in a row
-// if only its p99 was over the bound), bisects the gap up to three times,
-// then runs at half the max sustained rate for cfg.Duration.
+// if only its p99 was over the bound), bisects the gap (cfg.Bisections
+// times, or until it is within cfg.Precision), then, unless cfg.NoSteady,
+// runs at half the max sustained rate for cfg.Duration.
 func (b *pairsBench) ramp(ctx context.Context, cfg PairsConfig, res *PairsResult) {
+	if cfg.Bisections <= 0 {
+		cfg.Bisections = 3
+	}
+	if cfg.Precision <= 0 {
+		cfg.Precision = 0.1
+	}
 	lo, hi := 0.0, math.Inf(1) // lo passed, hi failed
 	var best Step
 	bisections := 0
@@ -179,7 +186,7 @@ func (b *pairsBench) ramp(ctx context.Context, cfg PairsConfig, res *PairsResult
 			b.settleAll(ctx, 10*time.Second)
 		}
 		if !math.IsInf(hi, 1) {
-			if bisections++; bisections > 3 || (lo > 0 && (hi-lo)/lo < 0.1) {
+			if bisections++; bisections > cfg.Bisections || (lo > 0 && (hi-lo)/lo < cfg.Precision) {
 				break
 			}
 			rate = (lo + hi) / 2
@@ -191,7 +198,7 @@ func (b *pairsBench) ramp(ctx context.Context, cfg PairsConfig, res *PairsResult
 		}
 	}
 	res.MaxRate, res.MaxDeliveredPerSec = lo, best.DeliveredPerSec
-	if lo > 0 && ctx.Err() == nil {
+	if lo > 0 && ctx.Err() == nil && !cfg.NoSteady {
 		logf("pairs: max sustained %.0f msgs/s; now half of it for %v", lo, cfg.Duration)
 		s := b.step(ctx, math.Round(lo/2), cfg.Duration, cfg.Bound)
 		res.Steady = &s

@@ -60,6 +60,7 @@ type Result struct {
 	History      *LoadResult    `json:"history,omitempty"`
 	HistoryFloor *LoadResult    `json:"history_floor,omitempty"`
 	Cluster      *ClusterResult `json:"cluster,omitempty"`
+	MetricsCost  *MetricsCost   `json:"metrics_cost,omitempty"`
 	Comparison   []Row          `json:"comparison"`
 	ElapsedS     float64        `json:"elapsed_s"`
 }
@@ -134,6 +135,9 @@ func (r *Result) compare() {
 		rows = append(rows, row, lat)
 	}
 	rows = append(rows, r.clusterRows()...)
+	if mc := r.MetricsCost; mc != nil {
+		rows = append(rows, mc.costRow())
+	}
 	r.Comparison = rows
 }
 

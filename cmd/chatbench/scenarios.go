@@ -38,12 +38,15 @@ func runScenarios(ctx context.Context, o options, res *Result) (err error) {
 	if o.wants("idle") {
 		users = max(users, o.sockets)
 	}
-	if o.wants("pairs") {
+	if o.wants("pairs") || o.wants("metrics") {
 		users, pairs = max(users, 2*o.pairs.Pairs), o.pairs.Pairs
 	}
 	f, err := seedFixture(ctx, db.db, secret, users, pairs, o.historyN)
 	if err != nil {
 		return err
+	}
+	if o.wants("metrics") {
+		return metricsScenario(ctx, o, f, bin, env, res)
 	}
 	srv, base, err := startServer(ctx, bin, env)
 	if err != nil {

@@ -133,7 +133,8 @@ func serverEnv(dbURL, secret, appEnv string) []string {
 		// No registration happens, so no mail is ever sent.
 		env = append(env, "SMTP_URL=smtp://127.0.0.1:1?tls=none")
 	}
-	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG"} {
+	// ADMIN_ADDR lets an operator watch the run on a dashboard.
+	for _, k := range []string{"GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GODEBUG", "ADMIN_ADDR"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

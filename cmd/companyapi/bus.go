@@ -8,13 +8,14 @@ import (
 	"github.com/companyapi/companyapi/internal/broker"
 	"github.com/companyapi/companyapi/internal/config"
 	"github.com/companyapi/companyapi/internal/events"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // newBus is the node's event bus, on the broker BROKER_URL names; with
 // "local" the node is alone and nothing leaves the process. closeBroker
 // disconnects the broker after the bus has stopped; it runs once, however
 // often it is called (a shutdown step and a deferred call on early exits).
-func newBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus *events.Bus, closeBroker func(), err error) {
+func newBus(ctx context.Context, cfg config.Config, log *slog.Logger, m *metrics.Metrics) (bus *events.Bus, closeBroker func(), err error) {
 	var b broker.Broker
 	if cfg.BrokerURL != "local" {
 		if b, err = broker.Open(ctx, cfg.BrokerURL, cfg.DatabaseURL, log); err != nil {
@@ -29,5 +30,5 @@ func newBus(ctx context.Context, cfg config.Config, log *slog.Logger) (bus *even
 			}
 		}
 	}
-	return events.New(events.Config{Node: cfg.NodeName, Broker: b, Logger: log}), closeBroker, nil
+	return events.New(events.Config{Node: cfg.NodeName, Broker: b, Logger: log, Metrics: m}), closeBroker, nil
 }

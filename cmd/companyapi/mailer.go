@@ -6,6 +6,7 @@ import (
 
 	"github.com/companyapi/companyapi/internal/config"
 	"github.com/companyapi/companyapi/internal/mail"
+	"github.com/companyapi/companyapi/internal/metrics"
 	"github.com/companyapi/companyapi/internal/outbox"
 	"github.com/companyapi/companyapi/internal/store"
 )
@@ -30,9 +31,9 @@ func newMailer(cfg config.Config, st *store.Store) (mail.Mailer, http.Handler, e
 }
 
 // newOutbox is this node's sender of the outbox's mails.
-func newOutbox(cfg config.Config, st *store.Store, m mail.Mailer, prep outbox.Preparer, log *slog.Logger) (*outbox.Worker, error) {
+func newOutbox(cfg config.Config, st *store.Store, m mail.Mailer, prep outbox.Preparer, log *slog.Logger, mx *metrics.Metrics) (*outbox.Worker, error) {
 	return outbox.New(outbox.Config{
-		Client: st.Client, Dialect: st.Dialect, Mailer: m, Prepare: prep, Logger: log,
+		Client: st.Client, Dialect: st.Dialect, Mailer: m, Prepare: prep, Logger: log, Metrics: mx,
 		RetryFor: cfg.MailRetryFor, MaxBackoff: cfg.MailMaxBackoff,
 	})
 }

@@ -68,6 +68,8 @@ func TestCommandLine(t *testing.T) {
 		{"nok, DATABASE_URL without scheme", map[string]string{"DATABASE_URL": "companyapi.db"}, []string{"migrate"}, 2, "DATABASE_URL"},
 		{"nok, TOKEN_TTL=abc", map[string]string{"TOKEN_TTL": "abc"}, nil, 2, "TOKEN_TTL"},
 		{"nok, ADDR=nonsense", map[string]string{"ADDR": "nonsense"}, nil, 2, "ADDR"},
+		{"nok, ADMIN_ADDR=nonsense", map[string]string{"ADMIN_ADDR": "nonsense"}, nil, 2, "ADMIN_ADDR"},
+		{"nok, ADMIN_ADDR on the public port", map[string]string{"ADDR": ":4000", "ADMIN_ADDR": "127.0.0.1:4000"}, nil, 2, "ADMIN_ADDR"},
 		{"nok, prod without secrets", map[string]string{"APP_ENV": "prod"}, nil, 2, "JWT_SECRET"},
 		{"nok, bad SMTP_URL", map[string]string{"SMTP_URL": "http://x", "DATABASE_URL": "sqlite://" + filepath.Join(t.TempDir(), "x.db"), "ADDR": "127.0.0.1:0"}, nil, 2, "SMTP_URL"},
 	}
@@ -137,6 +139,13 @@ var listening = regexp.MustCompile(`listening on (http://\S+)`)
 // and a stop func that waits for a clean shutdown.
 func startServer(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
+	base, _, stop := startServerOut(t, env)
+	return base, stop
+}
+
+// startServerOut is startServer that also returns what serve printed.
+func startServerOut(t *testing.T, env map[string]string) (string, *lockedBuffer, func() error) {
+	t.Helper()
 	env["ADDR"] = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	var out, errb lockedBuffer
@@ -145,7 +154,7 @@ func startServer(t *testing.T, env map[string]string) (string, func() error) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if m := listening.FindStringSubmatch(out.String()); m != nil {
-			return m[1], func() error {
+			return m[1], &out, func() error {
 				cancel()
 				select {
 				case err := <-done:

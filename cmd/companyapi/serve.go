@@ -44,6 +44,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		}
 	}
 
+	m := newMetrics(cfg, st)
 	mailer, mailbox, err := newMailer(cfg, st)
 	if err != nil {
 		return err
@@ -56,11 +57,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
-	mails, err := newOutbox(cfg, st, mailer, accountMails, log)
+	mails, err := newOutbox(cfg, st, mailer, accountMails, log, m)
 	if err != nil {
 		return err
 	}
-	bus, closeBroker, err := newBus(ctx, cfg, log)
+	bus, closeBroker, err := newBus(ctx, cfg, log, m)
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	svc, err := chat.New(chat.Config{
 		Client: st.Client, DB: st.DB, Dialect: st.Dialect, Hasher: hasher, Outbox: mails,
 		Events: bus, Logger: log, SendTimeout: cfg.SendTimeout, RegistrationDomains: cfg.RegistrationDomains,
-		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst,
+		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, Metrics: m,
 	})
 	if err != nil {
 		return err
@@ -81,10 +82,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		limiter = buckets
 	}
 	authn := &auth.Authenticator{Tokens: tokens, Accounts: svc}
-	sockets, err := newSockets(cfg, authn, svc, bus, log)
+	sockets, err := newSockets(cfg, authn, svc, bus, log, m)
 	if err != nil {
 		return err
 	}
+	watch(m, sockets, bus, mails)
 	if err := bus.Start(); err != nil {
 		return err
 	}
@@ -92,14 +94,21 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
 		Mailbox: mailbox, Socket: sockets, RateLimit: limiter,
 		TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.SendTimeout, Broker: bus.Connected,
-		AllowedOrigins: cfg.AllowedOrigins,
+		AllowedOrigins: cfg.AllowedOrigins, Metrics: m,
 	})
 	if err != nil {
 		return err
 	}
 
+	admin, adminAddr, err := startAdmin(cfg, m, log)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
+		if admin != nil {
+			admin.Close()
+		}
 		return fmt.Errorf("listen on ADDR %s: %w", cfg.Addr, err)
 	}
 	// Each client address may hold only so many connections, so that one
@@ -124,6 +133,11 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 		mails.Run(mailCtx)
 	}()
 	go housekeeping(ctx, svc, buckets, log)
+	if admin != nil {
+		// Before the public line, which tests and tools wait for.
+		fmt.Fprintf(stdout, "companyapi admin on http://%s (/metrics, /debug/pprof/)\n", adminAddr)
+		log.Info("admin listening", "addr", adminAddr.String())
+	}
 	fmt.Fprintf(stdout, "companyapi listening on http://%s (%s, %s store, %s broker, node %s)\n", ln.Addr(), cfg.Env, st.Dialect, cfg.BrokerURL, cfg.NodeName)
 	log.Info("listening", "addr", ln.Addr().String(), "env", cfg.Env, "store", st.Dialect, "broker", cfg.BrokerURL, "node", cfg.NodeName)
 
@@ -166,6 +180,13 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 			case <-ctx.Done():
 				return ctx.Err()
 			}
+		}},
+		// Last, so that the metrics of the shutdown can still be scraped.
+		{"admin", 2 * time.Second, func(ctx context.Context) error {
+			if admin == nil {
+				return nil
+			}
+			return admin.Shutdown(ctx)
 		}},
 	})
 	return serveErr

@@ -8,17 +8,19 @@ import (
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/config"
 	"github.com/companyapi/companyapi/internal/events"
+	"github.com/companyapi/companyapi/internal/metrics"
 	"github.com/companyapi/companyapi/internal/realtime"
 )
 
 // newSockets builds the Phoenix Channels endpoint, subscribed to the
 // committed events of every node.
-func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, bus *events.Bus, log *slog.Logger) (*realtime.Server, error) {
+func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, bus *events.Bus, log *slog.Logger, m *metrics.Metrics) (*realtime.Server, error) {
 	return realtime.New(realtime.Config{
 		Auth:              socketAuth{authn},
 		Chat:              svc,
 		Events:            bus,
 		Logger:            log,
+		Metrics:           m,
 		IdleTimeout:       cfg.SocketIdle,
 		SendTimeout:       cfg.SendTimeout,
 		AllowedOrigins:    cfg.AllowedOrigins,

@@ -261,10 +261,12 @@ func (l *lane) commit(batch []*writeReq) {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	start := time.Now()
 	outs, err := l.w.s.insertBatch(ctx, taken)
 	if retryable(err) {
 		outs, err = l.w.s.insertBatch(ctx, taken)
 	}
+	l.w.s.observeCommit(len(taken), outs, err, time.Since(start))
 	if err != nil {
 		if len(taken) > 1 && KindOf(err) != KindUnavailable {
 			// One bad message (its conversation deleted meanwhile, say)
@@ -319,6 +321,26 @@ func (l *lane) wait(r *writeReq) {
 		l.waiting[id] = c
 	}
 	c.reqs = append(c.reqs, r)
+}
+
+// observeCommit reports one statement: its size, what it committed, what
+// waits for a locked row, how long it took, and whether it failed.
+func (s *Service) observeCommit(n int, outs []outcome, err error, d time.Duration) {
+	if s.metrics == nil {
+		return
+	}
+	committed, waiting := 0, 0
+	if err == nil {
+		for _, o := range outs {
+			switch {
+			case o.skipped:
+				waiting++
+			case o.err == nil && !o.msg.Repeat:
+				committed++
+			}
+		}
+	}
+	s.metrics.Commit(n, committed, waiting, d, err != nil)
 }
 
 // outcome is what became of one message of a batch.

@@ -14,6 +14,7 @@ import (
 	"github.com/companyapi/companyapi/ent/message"
 	"github.com/companyapi/companyapi/ent/predicate"
 	"github.com/companyapi/companyapi/ent/schema"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // MaxContentLen is the longest message, in characters.
@@ -82,7 +83,8 @@ func validateClientID(fe FieldErrors, id string) {
 // not in it; KindInvalid on "content", on "client_id", or on "user" when
 // RecipientID is set and is not the other participant; KindRateLimited,
 // with RetryAfter; ErrUnavailable.
-func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error) {
+func (s *Service) SendMessage(ctx context.Context, in SendInput) (m Message, err error) {
+	defer s.observeSend(time.Now(), &err)
 	if err := ValidateSend(in.Content, in.ClientID); err != nil {
 		return Message{}, err
 	}
@@ -111,6 +113,18 @@ func (s *Service) SendMessage(ctx context.Context, in SendInput) (Message, error
 		to:             []int{other, in.SenderID},
 		origin:         in.Origin,
 	})
+}
+
+// observeSend times a send from its arrival to its answer, by result.
+func (s *Service) observeSend(start time.Time, err *error) {
+	if s.metrics == nil {
+		return
+	}
+	result := metrics.SendOK
+	if *err != nil {
+		result = KindOf(*err).String()
+	}
+	s.metrics.Send(result, time.Since(start))
 }
 
 // HistoryQuery selects a page of a conversation's messages. At most one of

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/companyapi/companyapi/ent"
+	"github.com/companyapi/companyapi/internal/metrics"
 	"github.com/companyapi/companyapi/internal/ratelimit"
 )
 
@@ -67,7 +68,9 @@ type Config struct {
 	// is valid, so that its time does not tell a taken email from a new
 	// one; default DefaultRegisterAnswerTime.
 	RegisterAnswerTime time.Duration
-	Now                func() time.Time
+	// Metrics hears of each commit and send; nil hears nothing.
+	Metrics *metrics.Metrics
+	Now     func() time.Time
 }
 
 // DefaultSendTimeout is Config.SendTimeout's default.
@@ -91,6 +94,7 @@ type Service struct {
 	sendLimit          *ratelimit.Local
 	pg                 *pgBatch
 	isSQLite           bool
+	metrics            *metrics.Metrics
 	// principalSQL and unreadTotalSQL are their queries with this
 	// dialect's placeholders.
 	principalSQL   string
@@ -143,6 +147,7 @@ func New(cfg Config) (*Service, error) {
 		domains:            cfg.RegistrationDomains,
 		sendLimit:          ratelimit.NewLocal(cfg.SendRate, cfg.SendBurst),
 		isSQLite:           cfg.Dialect == "sqlite",
+		metrics:            cfg.Metrics,
 	}
 	s.principalSQL = fmt.Sprintf(principalQuery, "$1", "$2")
 	s.unreadTotalSQL = fmt.Sprintf(unreadTotalQuery, "$1")

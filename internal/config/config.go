@@ -26,7 +26,10 @@ const (
 
 // Config is everything the binary reads from its environment.
 type Config struct {
-	Addr           string
+	Addr string
+	// AdminAddr is where /metrics and /debug/pprof/ are served, a listener
+	// of their own, never Addr; "" serves neither.
+	AdminAddr      string
 	DatabaseURL    string
 	Env            string
 	JWTSecret      []byte
@@ -121,6 +124,13 @@ func Load(getenv func(string) string) (Config, error) {
 
 	if !validAddr(c.Addr) {
 		add("ADDR", "%q is not host:port such as :4000 or 127.0.0.1:4000", c.Addr)
+	}
+	switch c.AdminAddr = getenv("ADMIN_ADDR"); {
+	case c.AdminAddr == "":
+	case !validAddr(c.AdminAddr):
+		add("ADMIN_ADDR", "%q is not host:port such as 127.0.0.1:9090", c.AdminAddr)
+	case overlap(c.AdminAddr, c.Addr):
+		add("ADMIN_ADDR", "%q is ADDR's port: metrics and profiles are never served on the public listener", c.AdminAddr)
 	}
 	if c.Env != Dev && c.Env != Prod {
 		add("APP_ENV", "%q is not dev or prod", c.Env)
@@ -248,6 +258,20 @@ func validAddr(addr string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && n >= 0 && n <= 65535
+}
+
+// overlap reports whether two valid listen addresses would claim the same
+// port on some interface; port 0 (any free port) never does.
+func overlap(a, b string) bool {
+	ha, pa, _ := net.SplitHostPort(a)
+	hb, pb, _ := net.SplitHostPort(b)
+	na, _ := strconv.Atoi(pa)
+	nb, _ := strconv.Atoi(pb)
+	if na == 0 || na != nb {
+		return false
+	}
+	wildcard := func(h string) bool { return h == "" || h == "0.0.0.0" || h == "::" }
+	return ha == hb || wildcard(ha) || wildcard(hb)
 }
 
 type adder func(v, format string, args ...any)

@@ -70,6 +70,7 @@ func TestLoadDefaults(t *testing.T) {
 		{"SendRate", c.SendRate, 10},
 		{"SendBurst", c.SendBurst, 30},
 		{"MaxSocketsPerUser", c.MaxSocketsPerUser, 32},
+		{"AdminAddr", c.AdminAddr, ""},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -151,6 +152,18 @@ func TestLoadAddr(t *testing.T) {
 	}
 }
 
+// TestLoadAdminAddr: any address whose port is not the public listener's,
+// or port 0 for both (tests: each listener gets a free port).
+func TestLoadAdminAddr(t *testing.T) {
+	for _, c := range [][2]string{
+		{":4000", "127.0.0.1:9090"}, {"127.0.0.1:0", "127.0.0.1:0"}, {"10.0.0.1:4000", "127.0.0.1:4000"}, {":4000", "[::1]:9090"},
+	} {
+		if got, err := config.Load(env("ADDR", c[0], "ADMIN_ADDR", c[1])); err != nil || got.AdminAddr != c[1] {
+			t.Errorf("ADDR=%s ADMIN_ADDR=%s: %q, %v", c[0], c[1], got.AdminAddr, err)
+		}
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	cases := []struct {
 		name string
@@ -177,6 +190,9 @@ func TestLoadErrors(t *testing.T) {
 		{"nok, RATE_LIMIT_SEND negative", []string{"RATE_LIMIT_SEND", "-1"}, []string{"RATE_LIMIT_SEND"}},
 		{"nok, a send limit without a burst", []string{"RATE_LIMIT_SEND_BURST", "0"}, []string{"RATE_LIMIT_SEND_BURST"}},
 		{"nok, MAX_SOCKETS_PER_USER", []string{"MAX_SOCKETS_PER_USER", "many"}, []string{"MAX_SOCKETS_PER_USER"}},
+		{"nok, ADMIN_ADDR without a port", []string{"ADMIN_ADDR", "localhost"}, []string{"ADMIN_ADDR"}},
+		{"nok, ADMIN_ADDR the public port", []string{"ADMIN_ADDR", "127.0.0.1:4000"}, []string{"ADMIN_ADDR"}},
+		{"nok, ADMIN_ADDR the public address", []string{"ADDR", "10.0.0.1:8080", "ADMIN_ADDR", "10.0.0.1:8080"}, []string{"ADMIN_ADDR"}},
 		{"nok, several at once", []string{"TOKEN_TTL", "abc", "MIGRATE_ON_START", "maybe", "RATE_LIMIT_LOGIN", "-3", "LOG_LEVEL", "loud", "MAIL_FROM", "nobody"},
 			[]string{"LOG_LEVEL", "MAIL_FROM", "MIGRATE_ON_START", "RATE_LIMIT_LOGIN", "TOKEN_TTL"}},
 	}

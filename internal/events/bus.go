@@ -18,6 +18,7 @@ import (
 
 	"github.com/companyapi/companyapi/internal/broker"
 	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // Subscriber is told of events, from this node or another, in each node's
@@ -42,18 +43,22 @@ type Config struct {
 	Logger *slog.Logger
 	// Queue bounds the event batches waiting for the broker; default 4096.
 	Queue int
+	// Metrics hears of publishing, receiving, lag and resyncs; nil hears
+	// nothing.
+	Metrics *metrics.Metrics
 }
 
 // Bus implements chat.Announcer.
 type Bus struct {
-	node   string
-	broker broker.Broker
-	log    *slog.Logger
+	node    string
+	broker  broker.Broker
+	log     *slog.Logger
+	metrics *metrics.Metrics
 
 	mu   sync.RWMutex
 	subs []Subscriber
 
-	out     chan []chat.Event
+	out     chan announced
 	lost    atomic.Uint64 // batches dropped since the last publish
 	seq     uint64        // owned by the publishing goroutine
 	peersMu sync.Mutex    // Local brokers deliver from each node's goroutine
@@ -76,8 +81,15 @@ func New(cfg Config) *Bus {
 	}
 	var suffix [4]byte
 	_, _ = rand.Read(suffix[:]) // crypto/rand.Read never fails
-	return &Bus{node: cfg.Node + "/" + hex.EncodeToString(suffix[:]), broker: cfg.Broker, log: cfg.Logger,
-		out: make(chan []chat.Event, cfg.Queue), peers: map[string]uint64{}, stopped: make(chan struct{})}
+	return &Bus{node: cfg.Node + "/" + hex.EncodeToString(suffix[:]), broker: cfg.Broker, log: cfg.Logger, metrics: cfg.Metrics,
+		out: make(chan announced, cfg.Queue), peers: map[string]uint64{}, stopped: make(chan struct{})}
+}
+
+// announced is one commit's events and when they were announced, so that
+// the publish and delivery lags count from then.
+type announced struct {
+	events []chat.Event
+	at     time.Time
 }
 
 // Subscribe adds s; call it before Start.
@@ -149,9 +161,10 @@ func (b *Bus) Announce(events ...chat.Event) {
 		return
 	}
 	select {
-	case b.out <- events:
+	case b.out <- announced{events, time.Now()}:
 	default:
 		b.lost.Add(1)
+		b.metrics.DroppedBatch()
 	}
 }
 
@@ -163,7 +176,7 @@ const publishTimeout = 5 * time.Second
 func (b *Bus) publish() {
 	defer close(b.stopped)
 	for first := range b.out {
-		batch := first
+		batch := first.events
 	drain:
 		for len(batch) < 1024 {
 			select {
@@ -171,15 +184,16 @@ func (b *Bus) publish() {
 				if !ok {
 					break drain
 				}
-				batch = append(batch, more...)
+				batch = append(batch, more.events...)
 			default:
 				break drain
 			}
 		}
-		for _, payload := range encode(b.node, &b.seq, b.lost.Swap(0), batch, b.broker.MaxPayload()) {
+		for _, payload := range encode(b.node, &b.seq, b.lost.Swap(0), first.at, batch, b.broker.MaxPayload()) {
 			ctx, cancel := context.WithTimeout(context.Background(), publishTimeout)
 			err := b.broker.Publish(ctx, payload)
 			cancel()
+			b.metrics.Published(err == nil, time.Since(first.at))
 			if err != nil {
 				// Its sequence number is spent: the other nodes see the gap.
 				b.log.Warn("events: publishing to the broker", "broker", b.broker.Name(), "err", err)
@@ -200,11 +214,13 @@ func (r receiver) Deliver(payload []byte) {
 	if env.Node == r.b.node {
 		return // delivered locally when announced
 	}
+	r.b.metrics.Received(time.Since(time.UnixMicro(env.At)), env.At != 0)
 	r.b.peersMu.Lock()
 	last, known := r.b.peers[env.Node]
 	r.b.peers[env.Node] = env.Seq
 	r.b.peersMu.Unlock()
 	if known && env.Seq != last+1 {
+		r.b.metrics.Gap()
 		r.b.log.Warn("events: envelopes lost from a node; clients recover", "node", env.Node, "after", last, "got", env.Seq)
 		r.Resync()
 	}
@@ -220,6 +236,7 @@ func (r receiver) Deliver(payload []byte) {
 }
 
 func (r receiver) Resync() {
+	r.b.metrics.Resync()
 	r.b.mu.RLock()
 	subs := r.b.subs
 	r.b.mu.RUnlock()

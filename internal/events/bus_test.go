@@ -117,15 +117,16 @@ func TestEncodeFitsPayloads(t *testing.T) {
 		evs = append(evs, msg(1000000+i, strings.Repeat("x", 100)))
 	}
 	var seq uint64
-	payloads := encode("node", &seq, 0, evs, 7900)
+	at := time.Unix(1700000000, 123456000)
+	payloads := encode("node", &seq, 0, at, evs, 7900)
 	n := 0
 	for i, p := range payloads {
 		if len(p) > 7900 {
 			t.Fatalf("payload %d is %d bytes", i, len(p))
 		}
 		env, got, err := decode(p)
-		if err != nil || env.Seq != uint64(i+1) {
-			t.Fatalf("payload %d: seq %d, %v", i, env.Seq, err)
+		if err != nil || env.Seq != uint64(i+1) || env.At != at.UnixMicro() {
+			t.Fatalf("payload %d: seq %d, announced at %d, %v", i, env.Seq, env.At, err)
 		}
 		n += len(got)
 	}
@@ -133,7 +134,7 @@ func TestEncodeFitsPayloads(t *testing.T) {
 		t.Fatalf("%d events decoded, want 300", n)
 	}
 	// Lost batches skip numbers.
-	p := encode("node", &seq, 2, evs[:1], 7900)
+	p := encode("node", &seq, 2, at, evs[:1], 7900)
 	if env, _, _ := decode(p[0]); env.Seq != uint64(len(payloads))+3 {
 		t.Fatalf("after 2 lost, seq %d, want %d", env.Seq, len(payloads)+3)
 	}

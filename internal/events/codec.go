@@ -9,10 +9,13 @@ import (
 )
 
 // envelope is one broker payload: a node's events, numbered so that a
-// receiver notices a lost one.
+// receiver notices a lost one, and when the oldest of them was announced
+// (Unix microseconds; 0 from a node that did not say), so that a receiver
+// measures the lag.
 type envelope struct {
 	Node   string     `json:"n"`
 	Seq    uint64     `json:"s"`
+	At     int64      `json:"t,omitempty"`
 	Events []wireItem `json:"e"`
 }
 
@@ -55,8 +58,9 @@ const envelopeOverhead = 128
 
 // encode packs events into as few payloads of at most max bytes as it
 // can, numbering them from *seq after skipping lost numbers (batches
-// dropped before they could be sent), so receivers see the gap.
-func encode(node string, seq *uint64, lost uint64, events []chat.Event, max int) [][]byte {
+// dropped before they could be sent), so receivers see the gap; at is
+// when the oldest of them was announced.
+func encode(node string, seq *uint64, lost uint64, at time.Time, events []chat.Event, max int) [][]byte {
 	*seq += lost
 	var payloads [][]byte
 	var items []wireItem
@@ -66,7 +70,7 @@ func encode(node string, seq *uint64, lost uint64, events []chat.Event, max int)
 			return
 		}
 		*seq++
-		b, err := json.Marshal(envelope{Node: node, Seq: *seq, Events: items})
+		b, err := json.Marshal(envelope{Node: node, Seq: *seq, At: at.UnixMicro(), Events: items})
 		if err == nil {
 			payloads = append(payloads, b)
 		}

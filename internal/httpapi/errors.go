@@ -71,10 +71,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			// should come back shortly.
 			c.Response().Header().Set("Retry-After", retryAfterUnavailable)
 			log.WarnContext(c.Request().Context(), "request unavailable", "err", err,
-				"method", c.Request().Method, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+				"method", c.Request().Method, "route", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		case status >= 500:
 			log.ErrorContext(c.Request().Context(), "request failed", "err", err,
-				"method", c.Request().Method, "path", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+				"method", c.Request().Method, "route", c.Path(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID))
 		}
 		if status == http.StatusUnauthorized {
 			challenge(c, body.(messageBody).Message)

@@ -7,34 +7,43 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/companyapi/companyapi/internal/auth"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
-// requestLogger logs one line per request through slog.
-func requestLogger(log *slog.Logger) echo.MiddlewareFunc {
+// observe logs one line per request and counts it in the metrics: its id,
+// route template (c.Path(), never the raw path, whose ids would make the
+// metric's labels unbounded), status, duration and, once the token was
+// checked, the user. Never the query string (tokens travel in ?token= on
+// sockets), a header or a body.
+func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURIPath: true, LogMethod: true, LogLatency: true, LogRequestID: true, LogError: true,
-		// The error handler runs first, so the logged status is the one sent.
+		LogStatus: true, LogRoutePath: true, LogMethod: true, LogLatency: true, LogRequestID: true,
+		// The error handler runs first, so the status is the one sent.
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			route := v.RoutePath
+			if route == "" {
+				route = metrics.UnmatchedRoute
+			}
+			m.Request(route, v.Method, v.Status, v.Latency)
 			level := slog.LevelInfo
 			if v.Status >= 500 {
 				level = slog.LevelError
 			}
-			// The path, never the query: tokens travel in ?token= on sockets.
-			// A path that carries a secret (a reset token) is logged as its
-			// route.
-			path := v.URIPath
-			if strings.Contains(c.Path(), ":token") {
-				path = c.Path()
+			attrs := []slog.Attr{
+				slog.String("request_id", v.RequestID), slog.String("method", v.Method), slog.String("route", route),
+				slog.Int("status", v.Status), slog.Duration("duration", v.Latency),
 			}
-			log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("path", path), slog.Int("status", v.Status),
-				slog.Duration("latency", v.Latency), slog.String("request_id", v.RequestID))
+			if id := auth.Current(c); id != nil {
+				attrs = append(attrs, slog.Int("user", id.User.ID))
+			}
+			log.LogAttrs(c.Request().Context(), level, "request", attrs...)
 			return nil
 		},
 	})
@@ -74,7 +83,7 @@ type Limiter interface {
 // rateLimit spends one token of the client IP's bucket per request, then
 // answers 429 with Retry-After; a nil Limiter limits nothing. The bucket
 // lives in the database, so the limit holds for the cluster as a whole.
-func rateLimit(l Limiter) echo.MiddlewareFunc {
+func rateLimit(l Limiter, m *metrics.Metrics) echo.MiddlewareFunc {
 	if l == nil {
 		return func(next echo.HandlerFunc) echo.HandlerFunc { return next }
 	}
@@ -85,6 +94,7 @@ func rateLimit(l Limiter) echo.MiddlewareFunc {
 				return err
 			}
 			if !ok {
+				m.RateLimited(c.Path())
 				c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(retry.Seconds()))))
 				return echo.NewHTTPError(http.StatusTooManyRequests)
 			}

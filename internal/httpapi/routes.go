@@ -16,7 +16,7 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	e.GET("/api/openapi.yaml", openAPI)
 	pageRoutes(e)
 
-	limited := rateLimit(cfg.RateLimit)
+	limited := rateLimit(cfg.RateLimit, cfg.Metrics)
 	authed := s.auth.Middleware()
 
 	g := e.Group("/api")

@@ -14,6 +14,7 @@ import (
 
 	"github.com/companyapi/companyapi/internal/auth"
 	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // Config wires the API.
@@ -38,6 +39,9 @@ type Config struct {
 	// RequestTimeout bounds each request's wait on the store; default
 	// chat.DefaultSendTimeout.
 	RequestTimeout time.Duration
+	// Metrics counts and times requests and rate-limit refusals; nil
+	// counts nothing.
+	Metrics *metrics.Metrics
 	// TrustedProxies may name the client in X-Forwarded-For; without them
 	// the client is the connection's address.
 	TrustedProxies []*net.IPNet
@@ -80,7 +84,7 @@ func New(cfg Config) (*echo.Echo, error) {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader(opts...)
 	}
 	e.Use(middleware.RequestID())
-	e.Use(requestLogger(cfg.Logger))
+	e.Use(observe(cfg.Logger, cfg.Metrics))
 	e.Use(recoverer(cfg.Logger))
 	e.Use(cors(cfg.AllowedOrigins))
 	e.Use(middleware.BodyLimit(cfg.BodyLimit))

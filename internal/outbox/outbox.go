@@ -21,6 +21,7 @@ import (
 	"github.com/companyapi/companyapi/ent"
 	"github.com/companyapi/companyapi/ent/outboxmail"
 	"github.com/companyapi/companyapi/internal/mail"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // Preparer turns a claimed row into the mail to send, making the secret it
@@ -54,6 +55,8 @@ type Config struct {
 	Poll time.Duration
 	// Workers is how many mails this node sends at once; default 2.
 	Workers int
+	// Metrics counts each attempt's outcome; nil counts nothing.
+	Metrics *metrics.Metrics
 	Now     func() time.Time
 }
 
@@ -233,18 +236,22 @@ func (w *Worker) attempt(ctx context.Context, row *ent.OutboxMail) {
 	switch {
 	case err == nil:
 		upd.SetSentAt(now).ClearLastError()
+		w.cfg.Metrics.MailAttempt(metrics.MailSent)
 		if !send {
 			log.Info("outbox: mail no longer needed")
 		}
 	case ctx.Err() != nil:
 		// Stopped, not failed: this try does not count against the mail.
 		upd.SetNextAttemptAt(now).AddAttempts(-1)
+		w.cfg.Metrics.MailAttempt(metrics.MailReleased)
 	case !mail.IsTransient(err) || now.Sub(row.CreatedAt) >= w.cfg.RetryFor:
 		upd.SetFailedAt(now).SetLastError(truncate(err.Error()))
+		w.cfg.Metrics.MailAttempt(metrics.MailGivenUp)
 		log.Error("outbox: mail given up", "err", err, "transient", mail.IsTransient(err), "queued_for", now.Sub(row.CreatedAt).Round(time.Second))
 	default:
 		wait := mail.Backoff(w.cfg.MinBackoff, w.cfg.MaxBackoff, row.Attempts)
 		upd.SetNextAttemptAt(now.Add(wait)).SetLastError(truncate(err.Error()))
+		w.cfg.Metrics.MailAttempt(metrics.MailRetry)
 		log.Warn("outbox: mail not sent, will retry", "err", err, "retry_in", wait)
 	}
 	if uerr := upd.Exec(rctx); uerr != nil {
@@ -265,6 +272,12 @@ type Stats struct {
 	Pending int           // not sent yet, not given up
 	Oldest  time.Duration // age of the oldest pending mail; 0 when none
 	Failed  int           // given up
+}
+
+// MetricStats is Stats for internal/metrics' outbox gauges.
+func (w *Worker) MetricStats(ctx context.Context) (metrics.OutboxStats, error) {
+	s, err := w.Stats(ctx)
+	return metrics.OutboxStats(s), err
 }
 
 // Stats reads the outbox's state.

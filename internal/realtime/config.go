@@ -8,6 +8,7 @@ import (
 
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/events"
+	"github.com/companyapi/companyapi/internal/metrics"
 )
 
 // Session is what a valid token says: whose it is, which token it is and
@@ -69,6 +70,9 @@ type Config struct {
 	Events EventSource
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// Metrics counts sockets, joins, frames, pushes and closes; nil counts
+	// nothing.
+	Metrics *metrics.Metrics
 
 	// IdleTimeout closes a socket that has sent no frame for this long
 	// (phoenix.js heartbeats every 30 s). Default 60 s, Phoenix's default.

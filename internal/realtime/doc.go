@@ -28,4 +28,5 @@
 //	broker.go    the Broker interface, Envelope and the in-process broker
 //	publish.go   chat.Publisher: PublishMessage and delivery to sockets
 //	session.go   token expiry and DisconnectToken
+//	metrics.go   what sockets tell the metrics and the log: counts, closes
 package realtime

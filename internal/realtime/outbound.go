@@ -77,12 +77,13 @@ var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // and its client catches up over REST after reconnecting. A join's own
 // frames have their own bound (joinAllowance), and live frames behind them
 // count only themselves: a recovery of hundreds of messages is not a
-// client falling behind.
-func (s *socket) enqueue(f outFrame) {
+// client falling behind. queued is false when f was dropped: the socket
+// was closing, or fell behind.
+func (s *socket) enqueue(f outFrame) (queued bool) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	if s.q == nil {
 		s.q = queues.Get().(*queue)
@@ -102,6 +103,7 @@ func (s *socket) enqueue(f outFrame) {
 	if start {
 		go s.writeLoop()
 	}
+	return !slow
 }
 
 // joinAllowance bounds the joining frames queued on one socket: a whole
@@ -184,5 +186,8 @@ func (s *socket) write(msg []byte) error {
 	}
 	err := s.conn.Write(context.Background(), websocket.MessageText, msg)
 	s.wtimer.Stop()
+	if err == nil {
+		s.srv.cfg.Metrics.FrameOut()
+	}
 	return err
 }

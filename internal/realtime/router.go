@@ -93,11 +93,12 @@ func (ch *channel) push(id, conv int, f outFrame) {
 		}
 		ch.holding, ch.held = false, nil
 		ch.mu.Unlock()
+		ch.sock.srv.cfg.Metrics.Push(false)
 		ch.sock.closeSlowConsumer()
 		return
 	}
 	ch.mu.Unlock()
-	ch.sock.enqueue(f)
+	ch.sock.srv.cfg.Metrics.Push(ch.sock.enqueue(f))
 }
 
 // release queues the held pushes, in order, except those of messages the
@@ -111,7 +112,7 @@ func (ch *channel) release(recovered map[int]int) {
 		if h.id == 0 || h.id > recovered[h.conv] {
 			f := h.frame
 			f.joining = true
-			ch.sock.enqueue(f)
+			ch.sock.srv.cfg.Metrics.Push(ch.sock.enqueue(f))
 		}
 	}
 	ch.holding, ch.held = false, nil
@@ -142,6 +143,7 @@ func (ch *channel) failNow() bool {
 
 // handle dispatches one frame the way Phoenix.Socket's handle_in does.
 func (s *socket) handle(f *frame) {
+	s.srv.cfg.Metrics.FrameIn()
 	switch {
 	case f.topic == topicPhoenix && f.event == eventHeartbeat:
 		s.reply(jsonNull, f.ref, f.topic, "ok", emptyObject)
@@ -184,6 +186,7 @@ func (s *socket) channel(topic string) *channel {
 func (s *socket) join(f *frame) {
 	h := s.srv.topics[f.topic]
 	if h == nil {
+		s.srv.cfg.Metrics.Join(false)
 		s.replyError(jsonNull, f.ref, f.topic, errUnmatchedTopic)
 		return
 	}
@@ -195,9 +198,11 @@ func (s *socket) join(f *frame) {
 	resp, after, err := s.callJoin(h, ch, f)
 	if err != nil {
 		s.srv.removeChannel(ch)
+		s.srv.cfg.Metrics.Join(false)
 		s.replyError(f.joinRef, f.ref, f.topic, err)
 		return
 	}
+	s.srv.cfg.Metrics.Join(true)
 	s.channels = append(s.channels, ch)
 	s.replyValue(f.joinRef, f.ref, f.topic, "ok", resp)
 	var recovered map[int]int

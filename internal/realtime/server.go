@@ -156,7 +156,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSONError(w, http.StatusForbidden, wordTokenExpired)
 		return
 	}
-	if ended, _ := srv.ended(sess); ended {
+	if ended, _ := srv.sessionEnded(sess); ended {
 		writeJSONError(w, http.StatusForbidden, wordTokenRevoked)
 		return
 	}
@@ -205,11 +205,12 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		readNow: h.pending,
 	}
 	srv.hub.register(s)
+	srv.opened(s)
 	// Shutdown, or a logout of this token or a password change, may have
 	// walked the hub before this socket was in it.
 	if srv.isClosed() {
 		s.closeWith(websocket.StatusGoingAway, "server shutting down")
-	} else if ended, reason := srv.ended(sess); ended {
+	} else if ended, reason := srv.sessionEnded(sess); ended {
 		s.closeWith(websocket.StatusPolicyViolation, reason)
 	}
 	// The socket runs on its own goroutine so that ServeHTTP returns: net/http

@@ -55,13 +55,13 @@ func (srv *Server) endSessions(e chat.SessionsEnded) {
 	}
 }
 
-// ended reports whether sess's token was disconnected lately: logged out,
+// sessionEnded reports whether sess's token was disconnected lately: logged out,
 // or of a generation a password change or reset ended. A connect whose
 // token was verified just before the logout or change committed registers
 // after the disconnect searched the hub; ServeHTTP asks this after
 // registering, so that such a socket is closed too. It returns the close
 // reason.
-func (srv *Server) ended(sess Session) (bool, string) {
+func (srv *Server) sessionEnded(sess Session) (bool, string) {
 	now := srv.cfg.now()
 	if sess.TokenID != "" && srv.logouts.has(sess.UserID, sess.TokenID, now) {
 		return true, closeLoggedOut

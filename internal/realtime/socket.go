@@ -25,7 +25,11 @@ type socket struct {
 	id     string // sent to the chat service as SendInput.Origin
 	userID int
 	vsn    vsn
-	idle   *time.Timer
+	// For the log line and metrics of its end (metrics.go), in padding
+	// that an idle socket has anyway: the client's close code (-1: none),
+	// and when it opened (see openedAt).
+	peerCode int16
+	idle     *time.Timer
 
 	// The session the token named; these fields never change, so the hub
 	// and publishers read them without locking. expires is Unix
@@ -39,6 +43,7 @@ type socket struct {
 	rc      syscall.RawConn
 	br      *bufio.Reader
 	readNow bool
+	opened  uint32
 
 	// channels is owned by the goroutine reading frames (busy orders
 	// them); the hub shares the *channel values, whose fields never change.
@@ -101,6 +106,7 @@ func (s *socket) readFrame() bool {
 	typ, r, err := s.conn.Reader(context.Background())
 	if err != nil {
 		// The connection is gone or the library has closed it.
+		s.peerCode = int16(websocket.CloseStatus(err))
 		s.closeWith(websocket.StatusNormalClosure, "")
 		return false
 	}
@@ -190,6 +196,7 @@ func (s *socket) finish() {
 		s.wtimer.Stop()
 	}
 	s.srv.hub.unregister(s)
+	s.srv.ended(s)
 }
 
 // expired reports whether the socket's token has expired at now.
