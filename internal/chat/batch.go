@@ -338,11 +338,18 @@ func (l *lane) commit(batch []*writeReq) {
 	if err != nil {
 		if len(taken) > 1 && KindOf(err) != KindUnavailable {
 			// One bad message (its conversation deleted meanwhile, say)
-			// must not fail the others: each is tried alone.
+			// must not fail the others: each is tried alone, in order. Once
+			// one goes to waiting (its row locked), the later ones of its
+			// conversation wait behind it, or they would be written first.
 			for _, r := range taken {
-				if r.requeue() {
-					l.commit([]*writeReq{r})
+				if !r.requeue() {
+					continue
 				}
+				if _, waits := l.waiting[r.m.conversationID]; waits {
+					l.wait(r)
+					continue
+				}
+				l.commit([]*writeReq{r})
 			}
 			return
 		}

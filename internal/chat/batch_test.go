@@ -278,3 +278,59 @@ func TestGivenUpBeforeARetryIsNotWritten(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedBatchKeepsArrivalOrder: a batch of two messages of one
+// conversation fails and each is tried alone. The first, alone, finds the
+// conversation row locked and waits; the lock goes just then. Before, the
+// second was written at once, ahead of the first.
+func TestFailedBatchKeepsArrivalOrder(t *testing.T) {
+	st := storetest.Postgres(t)
+	ctx := context.Background()
+	svc := newServiceWith(t, st, nil)
+	a, b, c := mustUser(t, svc, "ann"), mustUser(t, svc, "bob"), mustUser(t, svc, "cid")
+	convA, _, err := svc.CreateConversation(ctx, a.ID, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	convB, _, err := svc.CreateConversation(ctx, a.ID, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lock := lockConversation(t, st, convA.ID)
+	queued := make(queuedLog, 8)
+	holding, hold := make(chan struct{}), make(chan struct{})
+	holdOnce := sync.OnceFunc(func() { close(hold) })
+	defer holdOnce()
+	chat.SetBatchHooks(svc, chat.BatchHooks{
+		Queued:       queued.hook,
+		BeforeInsert: holdThenFail(holding, hold, nil),
+		AfterInsert: func(c []string) {
+			// "first" alone was skipped: the row is locked. Now it is not.
+			if slices.Equal(c, []string{"first"}) {
+				if err := lock.Rollback(); err != nil && err != sql.ErrTxDone {
+					t.Error(err)
+				}
+			}
+		},
+	})
+
+	held := sendAsync(ctx, svc, chat.SendInput{SenderID: a.ID, ConversationID: convB.ID, Content: "hold"})
+	recv(t, holding, "statement of hold")
+	first := sendAsync(ctx, svc, chat.SendInput{SenderID: a.ID, ConversationID: convA.ID, Content: "first"})
+	queued.waitFor(t, "first")
+	second := sendAsync(ctx, svc, chat.SendInput{SenderID: a.ID, ConversationID: convA.ID, Content: "second"})
+	queued.waitFor(t, "second")
+	holdOnce()
+
+	var ids []int
+	for _, r := range []<-chan sendResult{held, first, second} {
+		res := recv(t, r, "answer")
+		if res.err != nil {
+			t.Fatalf("send: %v", res.err)
+		}
+		ids = append(ids, res.msg.ID)
+	}
+	if ids[1] > ids[2] {
+		t.Fatalf("first is message %d, second %d: stored out of the order they arrived in", ids[1], ids[2])
+	}
+}
