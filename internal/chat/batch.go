@@ -27,12 +27,16 @@ type writeResult struct {
 }
 
 // States of a writeReq, moved by compare-and-swap: the sender abandons a
-// request its deadline has passed, the writer takes one into a statement;
-// whichever comes first wins, so an abandoned request is never written.
+// request when its context ends, the writer takes one into a statement;
+// whichever comes first wins, so an abandoned request is never written. A
+// request abandoned while taken may still be written by the statement that
+// holds it, but the writer never hands it to another one: a statement that
+// fails or skips it is the last.
 const (
 	reqQueued int32 = iota
 	reqTaken
 	reqAbandoned
+	reqTakenAbandoned
 )
 
 type writeReq struct {
@@ -41,6 +45,37 @@ type writeReq struct {
 	state    atomic.Int32
 	// done is buffered, so the writer never waits for a sender that gave up.
 	done chan writeResult
+}
+
+// abandon records that the sender gave up: a queued request is never
+// taken, a taken one never taken again.
+func (r *writeReq) abandon() {
+	for {
+		switch r.state.Load() {
+		case reqQueued:
+			if r.state.CompareAndSwap(reqQueued, reqAbandoned) {
+				return
+			}
+		case reqTaken:
+			if r.state.CompareAndSwap(reqTaken, reqTakenAbandoned) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// requeue moves a taken request, which its statement did not write, back
+// to queued for another one. A request whose sender gave up meanwhile is
+// answered and dropped instead (false): the sender was told unavailable,
+// so it must not be written now.
+func (r *writeReq) requeue() bool {
+	if r.state.CompareAndSwap(reqTaken, reqQueued) {
+		return true
+	}
+	r.done <- writeResult{err: ErrUnavailable}
+	return false
 }
 
 // ErrClosed is returned for messages sent after Close.
@@ -65,6 +100,19 @@ type batchWriter struct {
 	mu       sync.RWMutex
 	closed   bool
 	wg       sync.WaitGroup
+	hooks    batchHooks
+}
+
+// batchHooks let tests hold the writer where a sender's giving up races
+// it; all nil outside tests, and set before the first send.
+type batchHooks struct {
+	// queued runs once a request is in its lane.
+	queued func(r *writeReq)
+	// beforeInsert runs before each statement; an error fails the
+	// statement, as if the store had returned it, without running it.
+	beforeInsert func(batch []*writeReq) error
+	// afterInsert runs after each statement, before its senders hear.
+	afterInsert func(batch []*writeReq)
 }
 
 func newBatchWriter(s *Service, lanes, maxBatch int) *batchWriter {
@@ -97,14 +145,31 @@ func (w *batchWriter) write(ctx context.Context, m pendingMessage) (Message, err
 		return Message{}, ErrUnavailable
 	}
 	w.mu.RUnlock()
+	if h := w.hooks.queued; h != nil {
+		h(req)
+	}
+	return await(ctx, req)
+}
+
+// await waits for req's answer until ctx ends.
+func await(ctx context.Context, req *writeReq) (Message, error) {
 	select {
 	case r := <-req.done:
 		return r.msg, r.err
 	case <-ctx.Done():
-		// Not confirmed in time. Unless the writer took it already it now
-		// never will; if it did, it may still commit, and a send repeated
-		// with the same client_id returns it.
-		req.state.CompareAndSwap(reqQueued, reqAbandoned)
+	}
+	// Not confirmed in time. Unless the writer took it already it now never
+	// will. If a statement holds it, that statement may still commit it (at
+	// the latest by the batch's last deadline): that window is inherent,
+	// and a send repeated with the same client_id returns it as a repeat.
+	// No later statement takes it.
+	req.abandon()
+	// select picks at random among ready cases: an answer there as ctx
+	// ended, or since, is the sender's.
+	select {
+	case r := <-req.done:
+		return r.msg, r.err
+	default:
 		return Message{}, ErrUnavailable
 	}
 }
@@ -240,6 +305,7 @@ func (l *lane) commit(batch []*writeReq) {
 	taken := batch[:0]
 	var deadline time.Time
 	for _, r := range batch {
+		// Past its deadline, or abandoned by its sender: left out.
 		if (!r.deadline.IsZero() && !now.Before(r.deadline)) || !r.state.CompareAndSwap(reqQueued, reqTaken) {
 			r.done <- writeResult{err: ErrUnavailable}
 			continue
@@ -262,17 +328,29 @@ func (l *lane) commit(batch []*writeReq) {
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	start := time.Now()
-	outs, err := l.w.s.insertBatch(ctx, taken)
+	outs, err := l.insert(ctx, taken)
 	if retryable(err) {
-		outs, err = l.w.s.insertBatch(ctx, taken)
+		// Nothing was written: whoever gave up meanwhile is left out.
+		if taken = live(taken); len(taken) == 0 {
+			return
+		}
+		outs, err = l.insert(ctx, taken)
 	}
 	l.w.s.observeCommit(len(taken), outs, err, time.Since(start))
 	if err != nil {
 		if len(taken) > 1 && KindOf(err) != KindUnavailable {
 			// One bad message (its conversation deleted meanwhile, say)
-			// must not fail the others: each is tried alone.
+			// must not fail the others: each is tried alone, in order. Once
+			// one goes to waiting (its row locked), the later ones of its
+			// conversation wait behind it, or they would be written first.
 			for _, r := range taken {
-				r.state.Store(reqQueued)
+				if !r.requeue() {
+					continue
+				}
+				if _, waits := l.waiting[r.m.conversationID]; waits {
+					l.wait(r)
+					continue
+				}
 				l.commit([]*writeReq{r})
 			}
 			return
@@ -296,14 +374,42 @@ func (l *lane) commit(batch []*writeReq) {
 	for i, r := range taken {
 		switch o := outs[i]; {
 		case o.skipped:
-			r.state.Store(reqQueued)
-			l.wait(r)
+			if r.requeue() {
+				l.wait(r)
+			}
 		case o.err != nil:
 			r.done <- writeResult{err: o.err}
 		default:
 			r.done <- writeResult{msg: o.msg}
 		}
 	}
+}
+
+// live answers and drops the taken requests whose senders gave up.
+func live(taken []*writeReq) []*writeReq {
+	kept := taken[:0]
+	for _, r := range taken {
+		if r.state.Load() == reqTakenAbandoned {
+			r.done <- writeResult{err: ErrUnavailable}
+			continue
+		}
+		kept = append(kept, r)
+	}
+	return kept
+}
+
+// insert runs one statement for batch, between the test hooks.
+func (l *lane) insert(ctx context.Context, batch []*writeReq) ([]outcome, error) {
+	if h := l.w.hooks.beforeInsert; h != nil {
+		if err := h(batch); err != nil {
+			return nil, err
+		}
+	}
+	outs, err := l.w.s.insertBatch(ctx, batch)
+	if h := l.w.hooks.afterInsert; h != nil {
+		h(batch)
+	}
+	return outs, err
 }
 
 // wait puts r back at the end of its conversation's waiting list (commit

@@ -13,6 +13,7 @@ package outbox
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,7 +28,8 @@ import (
 // Preparer turns a claimed row into the mail to send, making the secret it
 // carries (a password, a reset token) and storing only its hash. send is
 // false when there is nothing to send any more (the user has chosen a
-// password meanwhile): the row is then closed as sent.
+// password meanwhile): the row is then closed as sent. The row comes from
+// the claim, not from an Ent query, so it is not bound to a client.
 type Preparer interface {
 	PrepareMail(ctx context.Context, row *ent.OutboxMail) (m mail.Mail, send bool, err error)
 }
@@ -165,7 +167,9 @@ func (w *Worker) Flush(ctx context.Context) error {
 
 // claimPG takes the next due mail: not sent, not given up, its time come
 // and nobody's lease on it. SKIP LOCKED lets other nodes' senders take
-// other mails meanwhile instead of waiting.
+// other mails meanwhile instead of waiting. It returns the claimed row
+// itself (claimColumns): a second read could fail after the claim, and the
+// mail would then wait out its lease.
 const claimPG = `UPDATE outbox_mails SET claimed_until = $1, attempts = attempts + 1
 WHERE id = (
 	SELECT id FROM outbox_mails
@@ -173,7 +177,7 @@ WHERE id = (
 		AND (claimed_until IS NULL OR claimed_until < $2)
 	ORDER BY next_attempt_at LIMIT 1
 	FOR UPDATE SKIP LOCKED)
-RETURNING id`
+RETURNING ` + claimColumns
 
 // claimSQLite is claimPG for one process: SQLite writers take turns.
 const claimSQLite = `UPDATE outbox_mails SET claimed_until = ?, attempts = attempts + 1
@@ -182,7 +186,10 @@ WHERE id = (
 	WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?
 		AND (claimed_until IS NULL OR claimed_until < ?)
 	ORDER BY next_attempt_at LIMIT 1)
-RETURNING id`
+RETURNING ` + claimColumns
+
+// claimColumns are the columns of an outbox row, in scanClaimed's order.
+const claimColumns = `id, kind, user_id, "to", created_at, attempts, next_attempt_at, claimed_until, sent_at, failed_at, last_error`
 
 // sendOne claims one due mail and tries it; sent reports whether there was
 // one.
@@ -196,10 +203,10 @@ func (w *Worker) sendOne(ctx context.Context) (claimed bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	var id int
+	var row *ent.OutboxMail
 	found := rows.Next()
 	if found {
-		err = rows.Scan(&id)
+		row, err = scanClaimed(rows)
 	}
 	if cerr := rows.Close(); err == nil {
 		err = cerr
@@ -208,14 +215,41 @@ func (w *Worker) sendOne(ctx context.Context) (claimed bool, err error) {
 		err = rows.Err()
 	}
 	if err != nil || !found {
+		// A claimed row that could not be read is left to its lease:
+		// whether the claim committed is not known.
 		return false, err
-	}
-	row, err := w.cfg.Client.OutboxMail.Get(ctx, id)
-	if err != nil {
-		return true, err
 	}
 	w.attempt(ctx, row)
 	return true, nil
+}
+
+// scanClaimed reads a row of claimColumns. The row is read by the claim,
+// not through an Ent query: it is not bound to a client, so its edges
+// cannot be queried from it.
+func scanClaimed(rows interface{ Scan(...any) error }) (*ent.OutboxMail, error) {
+	var (
+		m                     ent.OutboxMail
+		kind                  string
+		claimed, sent, failed sql.NullTime
+		lastError             sql.NullString
+	)
+	if err := rows.Scan(&m.ID, &kind, &m.UserID, &m.To, &m.CreatedAt, &m.Attempts, &m.NextAttemptAt,
+		&claimed, &sent, &failed, &lastError); err != nil {
+		return nil, fmt.Errorf("outbox: reading a claimed mail: %w", err)
+	}
+	m.Kind = outboxmail.Kind(kind)
+	for _, t := range []struct {
+		dst **time.Time
+		src sql.NullTime
+	}{{&m.ClaimedUntil, claimed}, {&m.SentAt, sent}, {&m.FailedAt, failed}} {
+		if t.src.Valid {
+			*t.dst = &t.src.Time
+		}
+	}
+	if lastError.Valid {
+		m.LastError = &lastError.String
+	}
+	return &m, nil
 }
 
 // attempt prepares and sends one claimed mail and records the outcome.

@@ -2,11 +2,15 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"entgo.io/ent/dialect"
+	entsql "entgo.io/ent/dialect/sql"
 
 	"github.com/companyapi/companyapi/ent"
 	"github.com/companyapi/companyapi/ent/outboxmail"
@@ -237,6 +241,60 @@ func TestOutboxTakesOverAnExpiredLease(t *testing.T) {
 		got := srv.WaitFor(t, 1, 10*time.Second)
 		if len(got) != 1 || got[0].Recipient() != rows[0].To {
 			t.Fatalf("sent %v, want only the mail whose lease ran out (%s)", got, rows[0].To)
+		}
+	})
+}
+
+// capture remembers the last row it was given to prepare.
+type capture struct {
+	outbox.Preparer
+	row *ent.OutboxMail
+}
+
+func (c *capture) PrepareMail(ctx context.Context, row *ent.OutboxMail) (mail.Mail, bool, error) {
+	c.row = row
+	return c.Preparer.PrepareMail(ctx, row)
+}
+
+// TestOutboxClaimHandsBackTheRow: the claim returns the mail it took in the
+// same statement. Before, a second read fetched it, and when that read
+// failed (a connection lost just after the claim) the mail waited out its
+// 2-minute lease. Here every later read of the outbox fails, on a client
+// over the same store: the claimed mail is sent all the same.
+func TestOutboxClaimHandsBackTheRow(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st)
+		f.register(t, 1)
+		ctx := context.Background()
+		drv := dialect.Postgres
+		if st.Dialect == store.SQLite {
+			drv = dialect.SQLite
+		}
+		// Not closed: it shares st's pool, which st closes.
+		failing := ent.NewClient(ent.Driver(entsql.OpenDB(drv, st.DB)))
+		failing.OutboxMail.Intercept(ent.InterceptFunc(func(ent.Querier) ent.Querier {
+			return ent.QuerierFunc(func(context.Context, ent.Query) (ent.Value, error) {
+				return nil, errors.New("connection lost")
+			})
+		}))
+		queued := st.Client.OutboxMail.Query().OnlyX(ctx)
+		srv := smtptest.Start(t)
+		prep := &capture{Preparer: f.prep}
+		w := f.worker(t, smtpMailer(t, srv), func(c *outbox.Config) { c.Client, c.Prepare = failing, prep })
+		if err := w.Flush(ctx); err != nil {
+			t.Fatalf("flush: %v", err)
+		}
+		srv.WaitFor(t, 1, 10*time.Second)
+		// The preparer got the row as the claim left it.
+		got := prep.row
+		if got == nil || got.ID != queued.ID || got.Kind != queued.Kind || got.UserID != queued.UserID || got.To != queued.To ||
+			!got.CreatedAt.Equal(queued.CreatedAt) || !got.NextAttemptAt.Equal(queued.NextAttemptAt) || got.Attempts != 1 ||
+			got.ClaimedUntil == nil || got.SentAt != nil || got.FailedAt != nil || got.LastError != nil {
+			t.Fatalf("claimed row %v, want %v with one try and a lease", got, queued)
+		}
+		row := st.Client.OutboxMail.Query().OnlyX(ctx)
+		if row.SentAt == nil || row.ClaimedUntil != nil || row.Attempts != 1 {
+			t.Fatalf("after the send: %+v, want sent, released, one try", row)
 		}
 	})
 }

@@ -39,19 +39,24 @@ func New(client *ent.Client, dialect string, perMinute int) *Limiter {
 // a token. It returns a row only when it took one: an empty bucket is left
 // as it is (its refill is computed lazily, next time). $1 key, $2 burst,
 // $3 now (ms), $4 tokens per ms.
+//
+// Nodes' clocks differ: a node whose clock is behind the bucket's last use
+// refills nothing (a negative time would drain it) and leaves the last use
+// where it is (moved back, the time would be refilled twice).
 const takePG = `INSERT INTO rate_limits (key, tokens, updated_ms) VALUES ($1, $2::float8 - 1, $3::bigint)
 ON CONFLICT (key) DO UPDATE SET
-	tokens = LEAST($2::float8, rate_limits.tokens + ($3::bigint - rate_limits.updated_ms) * $4::float8) - 1,
-	updated_ms = $3::bigint
-WHERE LEAST($2::float8, rate_limits.tokens + ($3::bigint - rate_limits.updated_ms) * $4::float8) >= 1
+	tokens = LEAST($2::float8, rate_limits.tokens + GREATEST(0, $3::bigint - rate_limits.updated_ms) * $4::float8) - 1,
+	updated_ms = GREATEST(rate_limits.updated_ms, $3::bigint)
+WHERE LEAST($2::float8, rate_limits.tokens + GREATEST(0, $3::bigint - rate_limits.updated_ms) * $4::float8) >= 1
 RETURNING tokens`
 
-// takeSQLite is takePG in SQLite's words.
+// takeSQLite is takePG in SQLite's words: its scalar MIN and MAX are
+// PostgreSQL's LEAST and GREATEST.
 const takeSQLite = `INSERT INTO rate_limits (key, tokens, updated_ms) VALUES (?1, ?2 - 1, ?3)
 ON CONFLICT (key) DO UPDATE SET
-	tokens = MIN(?2, rate_limits.tokens + (?3 - rate_limits.updated_ms) * ?4) - 1,
-	updated_ms = ?3
-WHERE MIN(?2, rate_limits.tokens + (?3 - rate_limits.updated_ms) * ?4) >= 1
+	tokens = MIN(?2, rate_limits.tokens + MAX(0, ?3 - rate_limits.updated_ms) * ?4) - 1,
+	updated_ms = MAX(rate_limits.updated_ms, ?3)
+WHERE MIN(?2, rate_limits.tokens + MAX(0, ?3 - rate_limits.updated_ms) * ?4) >= 1
 RETURNING tokens`
 
 // Allow takes a token from key's bucket. When it is empty, ok is false and
@@ -73,7 +78,7 @@ func (l *Limiter) Allow(ctx context.Context, key string) (ok bool, retryAfter ti
 	if err != nil {
 		return false, 0, err
 	}
-	have := min(l.burst, b.Tokens+float64(now-b.UpdatedMs)*l.perMS)
+	have := min(l.burst, b.Tokens+float64(max(0, now-b.UpdatedMs))*l.perMS)
 	wait := time.Duration(math.Ceil((1-have)/l.perMS)) * time.Millisecond
 	return false, max(wait, time.Second), nil
 }

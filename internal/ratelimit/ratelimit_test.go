@@ -75,3 +75,43 @@ func TestConcurrentTakes(t *testing.T) {
 		}
 	})
 }
+
+// TestClockSkew: nodes' clocks differ. A node whose clock is behind must
+// neither drain the bucket (a negative refill) nor move its last use back,
+// which would later refill, for a node with the right time, what the
+// bucket already got.
+func TestClockSkew(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		node := func(skew time.Duration) *Limiter {
+			l := New(st.Client, st.Dialect, 5)
+			l.now = func() time.Time { return at.Add(skew) }
+			return l
+		}
+		right, behind := node(0), node(-time.Minute)
+		if ok, _, err := right.Allow(ctx, "k"); err != nil || !ok {
+			t.Fatalf("first take: %v, %v; want allowed", ok, err)
+		}
+		// Four tokens are left; the node a minute behind sees them.
+		if ok, retry, err := behind.Allow(ctx, "k"); err != nil || !ok {
+			t.Fatalf("take on the node a minute behind: ok %v, retry after %v (%v); want allowed", ok, retry, err)
+		}
+		// Three are left, with no time passed on the right clock.
+		for i := range 3 {
+			if ok, _, err := right.Allow(ctx, "k"); err != nil || !ok {
+				t.Fatalf("take %d of the 3 left: %v, %v; want allowed", i+1, ok, err)
+			}
+		}
+		ok, retry, err := right.Allow(ctx, "k")
+		if err != nil || ok {
+			t.Fatalf("a sixth take at the same time: %v (%v); want refused", ok, err)
+		}
+		if retry < 11*time.Second || retry > 13*time.Second {
+			t.Fatalf("retry after %v, want about 12 s (one token at 5 a minute)", retry)
+		}
+		if ok, retry, err := behind.Allow(ctx, "k"); err != nil || ok || retry > 13*time.Second {
+			t.Fatalf("the node behind on the empty bucket: ok %v, retry after %v (%v); want refused for about 12 s", ok, retry, err)
+		}
+	})
+}

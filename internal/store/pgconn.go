@@ -158,13 +158,27 @@ var (
 
 // watch arms the watcher for one call; the returned function disarms it
 // and turns the error of a call it cut short into ctx's error.
+//
+// stop reports false as soon as the kill has started, not once it is done:
+// the disarm then waits for it, or a call that succeeded would hand the
+// connection back while the kill is still to land, and it would cut short
+// the next call made on it. Once killed, the connection reports itself bad
+// (ResetSession, IsValid) and the pool drops it.
 func (c *pgConn) watch(ctx context.Context) func(error) error {
-	stop := context.AfterFunc(ctx, c.s.kill)
+	killed := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		defer close(killed)
+		c.s.kill()
+	})
 	return func(err error) error {
-		if !stop() && err != nil {
+		if stop() {
+			return err
+		}
+		<-killed
+		if err != nil {
 			return ctx.Err()
 		}
-		return err
+		return nil
 	}
 }
 
