@@ -362,7 +362,11 @@ func (l *lane) commit(batch []*writeReq) {
 	}
 	var stored []Event
 	for i, r := range taken {
-		if o := outs[i]; !o.skipped && o.err == nil && !o.msg.Repeat {
+		// On PostgreSQL a repeat is announced again: its first sender may
+		// have been told "unavailable" for a commit whose answer the
+		// connection lost, which announced nothing. Sockets drop a message
+		// they pushed already. On SQLite a commit is never in doubt.
+		if o := outs[i]; !o.skipped && o.err == nil && (!o.msg.Repeat || !l.w.s.isSQLite) {
 			stored = append(stored, MessageStored{Message: o.msg, Prev: o.msg.Prev, To: r.m.to, Origin: r.m.origin})
 		}
 	}

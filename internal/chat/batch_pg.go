@@ -71,7 +71,8 @@ SELECT 1, id, sender_id, client_id FROM ins
 ORDER BY 1, 2`
 
 // repeatsPG loads the messages that (sender, client_id) pairs already name.
-const repeatsPG = `SELECT m.id, m.content, m.date, m.conversation_id, m.sender_id, m.client_id
+const repeatsPG = `SELECT m.id, m.content, m.date, m.conversation_id, m.sender_id, m.client_id,
+  COALESCE((SELECT max(p.id) FROM messages p WHERE p.conversation_id = m.conversation_id AND p.id < m.id), 0)
 FROM messages m JOIN unnest($1::bigint[], $2::text[]) AS k(sender_id, client_id)
 ON m.sender_id = k.sender_id AND m.client_id = k.client_id`
 
@@ -177,7 +178,7 @@ func (p *pgBatch) loadRepeats(ctx context.Context, batch []*writeReq, idx []int,
 		for rows.Next() {
 			var m Message
 			var clientID string
-			if err = rows.Scan(&m.ID, &m.Content, &m.Date, &m.ConversationID, &m.SenderID, &clientID); err != nil {
+			if err = rows.Scan(&m.ID, &m.Content, &m.Date, &m.ConversationID, &m.SenderID, &clientID, &m.Prev); err != nil {
 				break
 			}
 			m.Date, m.ClientID = m.Date.UTC(), clientID

@@ -257,3 +257,19 @@ func TestElidedMessages(t *testing.T) {
 		c.expect(jr, jr, topicChat, eventError)
 	})
 }
+
+// TestAMessageAnnouncedTwiceIsPushedOnce: a repeat announced again (see
+// chat's idempotent sends) reaches a channel that pushed it already once.
+func TestAMessageAnnouncedTwiceIsPushedOnce(t *testing.T) {
+	b := newFakeBackend(t)
+	ts := startServer(t, b, Config{})
+	uid, _, c := ts.user(t, vsn2)
+	jr := c.join(topicChat)
+	ts.publish(messageFixture(1), uid)
+	ts.publish(messageFixture(2), uid)
+	ts.publish(messageFixture(1), uid)
+	if a, b := c.expectMessage(jr), c.expectMessage(jr); a.ID != 1 || b.ID != 2 {
+		t.Fatalf("pushed %d, %d; want 1, 2", a.ID, b.ID)
+	}
+	c.heartbeat() // and not 1 again
+}

@@ -68,6 +68,26 @@ type channel struct {
 	// carried per conversation: a push of an older one (a broker's late
 	// delivery, flushed on reconnect) is a duplicate and is dropped.
 	recovered map[int]int
+	// recent holds the last message ids pushed, so that a message announced
+	// again (a sender's retry after a commit it never heard of) is not
+	// pushed twice; allocated with the first.
+	recent *recentIDs
+}
+
+// recentIDs is a small ring of message ids.
+type recentIDs struct {
+	ids  [16]int
+	next int
+}
+
+// seen reports whether id was added lately, and adds it if not.
+func (r *recentIDs) seen(id int) bool {
+	if slices.Contains(r.ids[:], id) {
+		return true
+	}
+	r.ids[r.next] = id
+	r.next = (r.next + 1) % len(r.ids)
+	return false
 }
 
 // heldPush is a push that waited for its channel's join; id is its
@@ -81,9 +101,14 @@ type heldPush struct {
 // join. A join that holds more than a socket may queue is a slow consumer.
 func (ch *channel) push(id, conv int, f outFrame) {
 	ch.mu.Lock()
-	if id != 0 && id <= ch.recovered[conv] {
-		ch.mu.Unlock()
-		return
+	if id != 0 {
+		if ch.recent == nil {
+			ch.recent = &recentIDs{}
+		}
+		if id <= ch.recovered[conv] || ch.recent.seen(id) {
+			ch.mu.Unlock()
+			return
+		}
 	}
 	if ch.holding {
 		if len(ch.held) < ch.sock.srv.cfg.OutboundQueue {
