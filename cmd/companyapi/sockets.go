@@ -16,7 +16,7 @@ import (
 // committed events of every node.
 func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service, bus *events.Bus, log *slog.Logger, m *metrics.Metrics) (*realtime.Server, error) {
 	return realtime.New(realtime.Config{
-		Auth:              socketAuth{authn},
+		Auth:              socketAuth{authn, svc},
 		Chat:              svc,
 		Events:            bus,
 		Logger:            log,
@@ -33,7 +33,17 @@ func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service,
 // REST (signature, expiry, revocation, user), kept as a realtime.Session so
 // that the socket ends when the token expires or is logged out
 // (chat.SessionsEnded with the token's jti).
-type socketAuth struct{ a *auth.Authenticator }
+type socketAuth struct {
+	a   *auth.Authenticator
+	svc *chat.Service
+}
+
+// socketAuth checks its sockets' sessions after a broker gap too.
+var _ realtime.SessionChecker = socketAuth{}
+
+func (s socketAuth) Sessions(ctx context.Context, refs []chat.SessionRef) ([]chat.SessionState, error) {
+	return s.svc.Sessions(ctx, refs)
+}
 
 func (s socketAuth) Authenticate(ctx context.Context, token string) (realtime.Session, error) {
 	id, err := s.a.Verify(ctx, token)

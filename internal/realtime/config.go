@@ -39,6 +39,14 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (Session, error)
 }
 
+// SessionChecker is an Authenticator that also checks many sessions at
+// once. After events may have been lost (Resync), the server asks it which
+// of its sockets' sessions ended meanwhile: a logout's or a password
+// change's announcement may have been among them.
+type SessionChecker interface {
+	Sessions(ctx context.Context, sessions []chat.SessionRef) ([]chat.SessionState, error)
+}
+
 // Sender is the slice of the chat service that the sockets need: storing a
 // message (it returns only after the commit), loading the messages that
 // another node announced without their content, and what a rejoining

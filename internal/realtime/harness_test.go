@@ -59,6 +59,10 @@ type backend struct {
 	// NewToken issues another token for a user, valid for an hour, and
 	// returns it with its Session.TokenID.
 	NewToken func(t testing.TB, userID int) (token, tokenID string)
+	// EndQuietly, on the store backends, logs out a token (tokenID) or,
+	// with "", ends every token of the user (a password change) in the
+	// store without announcing it: the announcement lost in a broker gap.
+	EndQuietly func(t testing.TB, userID int, tokenID string)
 	// NewConversation opens a conversation between users a and b.
 	NewConversation func(t testing.TB, a, b int) (id int)
 	// Stored reads a message back from the store; nil for the fake.
@@ -674,6 +678,21 @@ func (c *client) expectClose(codes ...websocket.StatusCode) {
 		}
 	}
 	c.t.Fatalf("socket still open after %v", waitTimeout)
+}
+
+// expectClosedWith reads, discarding data, until the connection ends, and
+// checks the close code and reason.
+func (c *client) expectClosedWith(code websocket.StatusCode, reason string) {
+	c.t.Helper()
+	for {
+		if _, err := c.readRaw(); err != nil {
+			var ce websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != code || ce.Reason != reason {
+				c.t.Fatalf("closed with %v, want %v %q", err, code, reason)
+			}
+			return
+		}
+	}
 }
 
 // expectCloseNow checks that the next thing the socket reads is the close

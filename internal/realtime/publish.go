@@ -140,6 +140,8 @@ func (srv *Server) Resync() {
 	for _, ch := range now {
 		srv.failChannel(ch)
 	}
+	// So may a logout's or a password change's: their sockets close.
+	srv.recheckSessions()
 	// Presence changes may have been lost too: ask every node for its
 	// state.
 	srv.presence.announce(chat.PresenceSync{From: srv.node})

@@ -32,6 +32,9 @@ type Server struct {
 	typists  typists
 
 	node string // prefix of socket IDs, unique per process
+	// rechecking counts the session checks asked for and not yet run
+	// (recheck.go).
+	rechecking atomic.Int32
 	// ctx is the parent of every channel call (SendMessage); it is
 	// cancelled only when Shutdown gives up waiting. Sockets keep no
 	// context of their own: an idle socket should cost no more than it must.
@@ -197,12 +200,13 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		conn:    conn,
 		id:      srv.node + "." + strconv.FormatUint(seq, 36),
 		userID:  sess.UserID,
-		tokenID: strings.Clone(sess.TokenID), // not a slice of a larger string
-		expires: expires,
-		vsn:     v,
-		rc:      h.rawConn(),
-		br:      h.br,
-		readNow: h.pending,
+		tokenID:    strings.Clone(sess.TokenID), // not a slice of a larger string
+		generation: int32(sess.Generation),
+		expires:    expires,
+		vsn:        v,
+		rc:         h.rawConn(),
+		br:         h.br,
+		readNow:    h.pending,
 	}
 	srv.hub.register(s)
 	srv.opened(s)

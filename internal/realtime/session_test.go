@@ -274,3 +274,36 @@ func TestConnectDuringPasswordChange(t *testing.T) {
 	clock.advance(logoutMemory + time.Second)
 	ts.dial(t, old, vsn2).heartbeat()
 }
+
+// TestSessionsCheckedAfterAResync: a logout or a password change whose
+// announcement was lost (a broker gap) still ends its sockets: a Resync
+// checks every socket's session against the store.
+func TestSessionsCheckedAfterAResync(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b backend) {
+		if b.EndQuietly == nil {
+			t.Skip("the fake backend keeps no sessions")
+		}
+		ts := startServer(t, b, Config{})
+		ann, annTok := b.NewUser(t)
+		bob, bobTok := b.NewUser(t)
+		_, cidTok := b.NewUser(t)
+		out, outID := b.NewToken(t, ann)
+		a, aOut, bb, c := ts.dial(t, annTok, vsn2), ts.dial(t, out, vsn2), ts.dial(t, bobTok, vsn2), ts.dial(t, cidTok, vsn2)
+		for _, cl := range []*client{a, aOut, bb, c} {
+			cl.join(topicChat)
+		}
+		b.EndQuietly(t, ann, outID)
+		b.EndQuietly(t, bob, "")
+		ts.srv.Resync()
+		aOut.expectClosedWith(websocket.StatusPolicyViolation, closeLoggedOut)
+		bb.expectClosedWith(websocket.StatusPolicyViolation, closeSignedOut)
+		// The others only rejoin.
+		for _, cl := range []*client{a, c} {
+			f := cl.read()
+			if f.Event != eventError {
+				t.Fatalf("got %v, want phx_error", f)
+			}
+			cl.join(topicChat)
+		}
+	})
+}

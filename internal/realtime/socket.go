@@ -29,7 +29,10 @@ type socket struct {
 	// that an idle socket has anyway: the client's close code (-1: none),
 	// and when it opened (see openedAt).
 	peerCode int16
-	idle     *time.Timer
+	// generation is the session's token generation (Session.Generation),
+	// for the check after a Resync (sessions.go); in the same padding.
+	generation int32
+	idle       *time.Timer
 
 	// The session the token named; these fields never change, so the hub
 	// and publishers read them without locking. expires is Unix

@@ -30,7 +30,14 @@ func init() {
 
 // sessionAuth is the production adapter (cmd/companyapi/sockets.go) over
 // auth.Authenticator's Verify.
-type sessionAuth struct{ a *auth.Authenticator }
+type sessionAuth struct {
+	a   *auth.Authenticator
+	svc *chat.Service
+}
+
+func (s sessionAuth) Sessions(ctx context.Context, refs []chat.SessionRef) ([]chat.SessionState, error) {
+	return s.svc.Sessions(ctx, refs)
+}
 
 func (s sessionAuth) Authenticate(ctx context.Context, token string) (Session, error) {
 	id, err := s.a.Verify(ctx, token)
@@ -58,7 +65,7 @@ func storeBackend(t testing.TB, st *store.Store) backend {
 	t.Cleanup(svc.Close)
 	tokens := auth.NewTokens([]byte("realtime-test-secret-0123456789abcdef"), time.Hour)
 	return backend{
-		Auth:     sessionAuth{&auth.Authenticator{Tokens: tokens, Accounts: svc}},
+		Auth:     sessionAuth{&auth.Authenticator{Tokens: tokens, Accounts: svc}, svc},
 		Chat:     svc,
 		Bind:     announce.bind,
 		announce: announce.Announce,
@@ -81,6 +88,18 @@ func storeBackend(t testing.TB, st *store.Store) backend {
 				t.Fatal(err)
 			}
 			return token, claims.ID
+		},
+		EndQuietly: func(t testing.TB, userID int, tokenID string) {
+			ctx := context.Background()
+			var err error
+			if tokenID != "" {
+				err = st.Client.RevokedToken.Create().SetJti(tokenID).SetExpiresAt(time.Now().Add(time.Hour)).Exec(ctx)
+			} else {
+				err = st.Client.User.UpdateOneID(userID).AddTokenGeneration(1).Exec(ctx)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 		},
 		NewConversation: func(t testing.TB, a, b int) int {
 			c, _, err := svc.CreateConversation(context.Background(), a, b)
