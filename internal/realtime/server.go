@@ -196,10 +196,10 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	seq := srv.seq.Add(1)
 	s := &socket{
-		srv:     srv,
-		conn:    conn,
-		id:      srv.node + "." + strconv.FormatUint(seq, 36),
-		userID:  sess.UserID,
+		srv:        srv,
+		conn:       conn,
+		id:         srv.node + "." + strconv.FormatUint(seq, 36),
+		userID:     sess.UserID,
 		tokenID:    strings.Clone(sess.TokenID), // not a slice of a larger string
 		generation: int32(sess.Generation),
 		expires:    expires,
