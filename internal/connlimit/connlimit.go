@@ -65,7 +65,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if ip == nil || l.exempt(ip) {
 			return c, nil
 		}
-		key := ip.String()
+		key := addrKey(ip)
 		if l.acquire(key) {
 			return &conn{Conn: c, release: func() { l.release(key) }}, nil
 		}
@@ -78,6 +78,16 @@ func (l *Listener) Accept() (net.Conn, error) {
 			l.cfg.Logger.Warn("connection refused: too many from one address", "addr", key, "limit", l.cfg.PerAddr)
 		}
 	}
+}
+
+// addrKey is what the cap counts by: an IPv4 address, or an IPv6
+// address's /64, which one host or home network gets whole and could
+// otherwise spend on as many slots as it has addresses.
+func addrKey(ip net.IP) string {
+	if ip.To4() != nil {
+		return ip.String()
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
 func (l *Listener) exempt(ip net.IP) bool {

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -176,7 +177,7 @@ const publishTimeout = 5 * time.Second
 func (b *Bus) publish() {
 	defer close(b.stopped)
 	for first := range b.out {
-		batch := first.events
+		batch := slices.Clip(first.events) // appends copy, never into the announcer's array
 	drain:
 		for len(batch) < 1024 {
 			select {
