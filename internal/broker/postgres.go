@@ -141,9 +141,21 @@ func (p *Postgres) event(ev pq.ListenerEventType, err error) {
 		}
 	case pq.ListenerEventDisconnected:
 		p.up.Store(false)
+		if p.stopping() {
+			return // Close dropped it
+		}
 		p.log.Warn("broker: lost the listening connection, reconnecting", "broker", "postgres", "err", err)
 	case pq.ListenerEventConnectionAttemptFailed:
 		p.up.Store(false)
+	}
+}
+
+func (p *Postgres) stopping() bool {
+	select {
+	case <-p.stop:
+		return true
+	default:
+		return false
 	}
 }
 
