@@ -3,7 +3,6 @@ package realtime
 import (
 	"context"
 	"encoding/json"
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,14 +57,17 @@ type presence struct {
 	stateSnapshotted func()
 
 	mu sync.Mutex
-	// metas holds every known joined socket, by user then ref.
-	metas map[int]map[string]chat.PresenceMeta
+	// metas holds every known joined socket, by user, sorted by ref. A
+	// slice, not a map: a user has a few devices, and an idle socket's
+	// bytes count (a one-entry map is ≈ 400 B more).
+	metas map[int][]chat.PresenceMeta
 	// nodes holds what each node (this one included) has joined, and when
 	// it was last heard of.
 	nodes map[string]*nodeState
 	// contacts are the users a local joined user sees, counted per joined
 	// channel of theirs; watchers the reverse: for a user, the local users
-	// who see them.
+	// who see them. A local user sees themselves too, which watchers leaves
+	// out (a user's own entry there would cost every idle socket a map).
 	contacts map[int]*contactSet
 	watchers map[int]map[int]struct{}
 }
@@ -84,7 +86,7 @@ type contactSet struct {
 
 func newPresence(srv *Server) *presence {
 	return &presence{srv: srv, node: srv.node,
-		metas: map[int]map[string]chat.PresenceMeta{}, nodes: map[string]*nodeState{},
+		metas: map[int][]chat.PresenceMeta{}, nodes: map[string]*nodeState{},
 		contacts: map[int]*contactSet{}, watchers: map[int]map[int]struct{}{}}
 }
 
@@ -173,7 +175,7 @@ func (p *presence) forgetContactsLocked(uid int) {
 		return
 	}
 	delete(p.contacts, uid)
-	for _, c := range append(cs.users, uid) {
+	for _, c := range cs.users {
 		p.unwatch(c, uid)
 	}
 }
@@ -197,7 +199,7 @@ func (p *presence) loadContacts(ctx context.Context, uid int) error {
 		return nil
 	}
 	p.contacts[uid] = &contactSet{users: users, channels: 1}
-	for _, c := range append(users, uid) {
+	for _, c := range users {
 		p.watch(c, uid)
 	}
 	return nil
@@ -230,7 +232,7 @@ func (p *presence) stateFor(uid int) json.RawMessage {
 	}
 	state := presenceMap{}
 	for _, u := range users {
-		state.add(u, p.metas[u])
+		state.add(u, p.metas[u]...)
 	}
 	p.mu.Unlock()
 	b, _ := marshalJSON(state)
@@ -249,17 +251,19 @@ type presenceMeta struct {
 	OnlineAt int64  `json:"online_at"`
 }
 
-func (pm presenceMap) add(user int, metas map[string]chat.PresenceMeta) {
+func (pm presenceMap) add(user int, metas ...chat.PresenceMeta) {
 	if len(metas) == 0 {
 		return
 	}
 	key := strconv.Itoa(user)
 	e := pm[key]
-	for _, ref := range slices.Sorted(maps.Keys(metas)) {
-		e.Metas = append(e.Metas, presenceMeta{Ref: ref, OnlineAt: metas[ref].OnlineAt})
+	for _, m := range metas {
+		e.Metas = append(e.Metas, presenceMeta{Ref: m.Ref, OnlineAt: m.OnlineAt})
 	}
 	pm[key] = e
 }
+
+func byRef(m chat.PresenceMeta, ref string) int { return strings.Compare(m.Ref, ref) }
 
 // diff accumulates presence_diff payloads per local watcher.
 type diff struct {
@@ -338,26 +342,25 @@ func (p *presence) nodeLocked(name string, now time.Time) *nodeState {
 
 func (p *presence) joinLocked(m chat.PresenceMeta, diffs map[int]*diff) {
 	um := p.metas[m.UserID]
-	if um == nil {
-		um = map[string]chat.PresenceMeta{}
-		p.metas[m.UserID] = um
-	}
-	if _, ok := um[m.Ref]; ok {
+	i, found := slices.BinarySearchFunc(um, m.Ref, byRef)
+	if found {
 		return
 	}
-	um[m.Ref] = m
+	p.metas[m.UserID] = slices.Insert(um, i, m)
 	p.diffLocked(m.UserID, m, true, diffs)
 }
 
 func (p *presence) leaveLocked(user int, ref string, diffs map[int]*diff) {
 	um := p.metas[user]
-	m, ok := um[ref]
-	if !ok {
+	i, found := slices.BinarySearchFunc(um, ref, byRef)
+	if !found {
 		return
 	}
-	delete(um, ref)
-	if len(um) == 0 {
+	m := um[i]
+	if len(um) == 1 {
 		delete(p.metas, user)
+	} else {
+		p.metas[user] = slices.Delete(um, i, i+1)
 	}
 	p.diffLocked(user, m, false, diffs)
 }
@@ -388,22 +391,29 @@ func (p *presence) connectLocked(a, b int, diffs map[int]*diff) {
 		}
 		cs.users = append(cs.users, other)
 		p.watch(other, me)
-		for _, m := range p.metas[other] {
-			d := diffFor(diffs, me)
-			d.joins.add(other, map[string]chat.PresenceMeta{m.Ref: m})
+		if ms := p.metas[other]; len(ms) > 0 {
+			diffFor(diffs, me).joins.add(other, ms...)
 		}
 	}
 }
 
 func (p *presence) diffLocked(user int, m chat.PresenceMeta, join bool, diffs map[int]*diff) {
+	if _, here := p.contacts[user]; here {
+		p.diffOneLocked(user, user, m, join, diffs)
+	}
 	for w := range p.watchers[user] {
-		d := diffFor(diffs, w)
-		one := map[string]chat.PresenceMeta{m.Ref: m}
-		if join {
-			d.joins.add(user, one)
-		} else {
-			d.leaves.add(user, one)
+		if w != user {
+			p.diffOneLocked(w, user, m, join, diffs)
 		}
+	}
+}
+
+func (p *presence) diffOneLocked(w, user int, m chat.PresenceMeta, join bool, diffs map[int]*diff) {
+	d := diffFor(diffs, w)
+	if join {
+		d.joins.add(user, m)
+	} else {
+		d.leaves.add(user, m)
 	}
 }
 
@@ -446,7 +456,10 @@ func (p *presence) announceState() {
 	var all []chat.PresenceMeta
 	if n := p.nodes[p.node]; n != nil {
 		for ref, user := range n.refs {
-			all = append(all, p.metas[user][ref])
+			um := p.metas[user]
+			if i, ok := slices.BinarySearchFunc(um, ref, byRef); ok {
+				all = append(all, um[i])
+			}
 		}
 	}
 	p.mu.Unlock()
