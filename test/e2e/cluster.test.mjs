@@ -2,7 +2,8 @@
 // PostgreSQL database behave as one server to phoenix.js clients (issues 10
 // and 11). Ann and Bob talk from different nodes and see each other come
 // online, type, read and go offline; Bob comes back on the other node and
-// recovers what he missed; logout and a node's SIGTERM reach the other node.
+// recovers what he missed; a new conversation, a logout and a node's SIGTERM
+// reach the other node, and the stopped node's successor sees who is online.
 // It runs once with the default broker (PostgreSQL LISTEN/NOTIFY) and once
 // with NATS when a nats-server binary is on PATH.
 //
@@ -253,7 +254,7 @@ const sockets = [];
 // every event.
 function client(target, token, { reconnect = false } = {}) {
   const waiters = new Set();
-  const c = { cursors: {}, messages: [], gaps: [], joins: [], joinErrors: [], typing: [], reads: [], closes: [] };
+  const c = { cursors: {}, messages: [], gaps: [], joins: [], joinErrors: [], typing: [], reads: [], created: [], closes: [] };
   c.poke = () => { for (const w of [...waiters]) w(); };
   c.until = (pred, what, ms = WAIT) => new Promise((ok, fail) => {
     const check = () => {
@@ -286,6 +287,7 @@ function client(target, token, { reconnect = false } = {}) {
   });
   c.chan.on("typing", (p) => { c.typing.push(p); c.poke(); });
   c.chan.on("read", (p) => { c.reads.push(p); c.poke(); });
+  c.chan.on("conversation_created", (p) => { c.created.push(p); c.poke(); });
   c.socket.onClose((e) => { c.closes.push({ code: e.code, reason: e.reason }); c.poke(); });
   c.socket.connect();
   // The hooks stay on the join push: every rejoin's reply lands here too.
@@ -341,13 +343,13 @@ for (const broker of ["postgres", "nats"]) {
   }
 
   describe(`two nodes on one PostgreSQL database, ${broker} broker`, { skip }, () => {
-    let serverURL, dbName, nats, a, b, lb;
+    let serverURL, dbName, settings, nats, a, b, b2, lb;
 
     before(async () => {
       if (!pg.url) throw new Error(`PostgreSQL required (CI=true or REQUIRE_POSTGRES=1) but none found: ${pg.reason}`);
       serverURL = pg.url;
       dbName = `companyapi_e2e_${randomBytes(6).toString("hex")}`;
-      const settings = { DATABASE_URL: await createDatabase(serverURL, dbName), JWT_SECRET: randomBytes(24).toString("hex") };
+      settings = { DATABASE_URL: await createDatabase(serverURL, dbName), JWT_SECRET: randomBytes(24).toString("hex") };
       if (broker === "nats") {
         nats = await startNats();
         settings.BROKER_URL = nats.url;
@@ -360,7 +362,7 @@ for (const broker of ["postgres", "nats"]) {
 
     after(async () => {
       for (const s of sockets.splice(0)) s.disconnect();
-      await Promise.all([a, b].filter(Boolean).map((n) => n.stop()));
+      await Promise.all([a, b, b2].filter(Boolean).map((n) => n.stop()));
       lb?.close();
       await nats?.stop();
       if (dbName) await psql(serverURL, `DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`);
@@ -489,6 +491,25 @@ for (const broker of ["postgres", "nats"]) {
       leaC.socket.disconnect();
     });
 
+    test("a conversation opened while both are online brings them into each other's presence on both nodes", { timeout: 60_000 }, async () => {
+      const nia = await newUser("nia", a, b);
+      const oto = await newUser("oto", b, a);
+      const niaC = client(a, nia.token);
+      const otoC = client(b, oto.token);
+      await niaC.joined();
+      await otoC.joined();
+      await niaC.sees(`${nia.id}:1`);
+      await otoC.sees(`${oto.id}:1`);
+      // Opened over REST on node b, where nia has no socket.
+      const conv = await openConversation(b, nia, oto);
+      for (const c of [niaC, otoC]) await c.until(() => c.created.some((x) => x.id === conv), "conversation_created");
+      await niaC.sees(`${nia.id}:1`, `${oto.id}:1`);
+      await otoC.sees(`${nia.id}:1`, `${oto.id}:1`);
+      niaC.socket.disconnect();
+      await otoC.sees(`${oto.id}:1`);
+      otoC.socket.disconnect();
+    });
+
     test("logging out on node a closes that token's socket on node b, and only that one", { timeout: 60_000 }, async () => {
       const kai = await newUser("kai", a, b);
       const otherToken = await login(a, kai);
@@ -506,8 +527,8 @@ for (const broker of ["postgres", "nats"]) {
       stays.socket.disconnect();
     });
 
-    // Last: node b does not come back.
-    test("a deploy: node b stops (SIGTERM), its devices leave node a's presence at once and come back on node a", { timeout: 60_000 }, async (t) => {
+    // Last: it replaces node b.
+    test("a deploy: node b stops (SIGTERM), its devices leave node a's presence at once and come back on node a; its successor sees who is online", { timeout: 60_000 }, async (t) => {
       const hal = await newUser("hal", a, b);
       const ivy = await newUser("ivy", b, a);
       const conv = await openConversation(b, ivy, hal);
@@ -544,6 +565,21 @@ for (const broker of ["postgres", "nats"]) {
       assert.deepEqual(ivyC.gaps, []);
       assert.deepEqual(ivyC.closes.map((c) => c.code), [1001]);
       t.diagnostic(`${broker}: node b's device left node a's presence ${left} ms after SIGTERM; node b exited after ${stopped} ms`);
+
+      // Node b's successor starts: a device on it sees who is on node a,
+      // and node a sees it.
+      b2 = await startNode(`e2e-${broker}-b2`, settings);
+      const ivy2 = client(b2, ivy.token);
+      await ivy2.joined();
+      await ivy2.sees(`${hal.id}:1`, `${ivy.id}:2`);
+      await halC.sees(`${hal.id}:1`, `${ivy.id}:2`);
+      const onB2 = ivy2.refs(ivy.id).filter((r) => !halC.refs(ivy.id).includes(r));
+      assert.deepEqual(onB2, [], "node a and node b's successor agree on ivy's devices");
+      const toBoth = await halC.send(ivy, conv, "to both devices");
+      await ivy2.gets(toBoth);
+      await ivyC.gets(toBoth);
+      ivy2.socket.disconnect();
+      await halC.sees(`${hal.id}:1`, `${ivy.id}:1`);
       ivyC.socket.disconnect();
       halC.socket.disconnect();
     });
