@@ -1,6 +1,6 @@
 # companyapi — the everyday commands. `make test` needs Go and, for the
-# PostgreSQL half of the store tests, finds or starts a PostgreSQL through
-# internal/storetest/with-postgres.sh; for the chat page's browser tests,
+# PostgreSQL half of the store tests and the e2e suite's two-node test, finds
+# or starts a PostgreSQL through internal/storetest/with-postgres.sh; for the chat page's browser tests,
 # finds or installs Chromium through internal/browsertest/with-chromium.sh.
 
 GO          ?= go
@@ -9,8 +9,11 @@ WITH_PG     := bash internal/storetest/with-postgres.sh
 WITH_BROWSER := bash internal/browsertest/with-chromium.sh
 FUZZTIME    ?= 10s
 # E2E_CMD runs the end-to-end suite in test/e2e (phoenix.js clients against
-# a real server); test-e2e runs it only once test/e2e/package.json exists.
+# a real server); test-e2e runs it only once test/e2e/package.json exists,
+# under with-postgres.sh, whose TEST_DATABASE_URL the several-node test
+# (cluster.test.mjs) creates its database on.
 E2E_CMD     ?= npm ci && npm test
+export E2E_CMD
 
 .PHONY: run build test test-e2e generate assets screenshots migration lint drift
 
@@ -32,8 +35,8 @@ test:
 
 test-e2e: build
 	@if [ -f test/e2e/package.json ]; then \
-		echo "cd test/e2e && $(E2E_CMD)"; \
-		cd test/e2e && $(E2E_CMD); \
+		echo "cd test/e2e && $(E2E_CMD)  (under $(WITH_PG))"; \
+		$(WITH_PG) sh -c 'cd test/e2e && eval "$$E2E_CMD"'; \
 	else \
 		echo "no test/e2e/package.json yet: end-to-end tests skipped"; \
 	fi

@@ -132,30 +132,30 @@ func (p *Postgres) receive() {
 	}
 }
 
-// event follows the listening connection's state.
+// event follows the listening connection's state. Close drops the
+// connection itself (see there): what the listener reports from then on is
+// the shutdown, not a connection lost, and goes unlogged.
 func (p *Postgres) event(ev pq.ListenerEventType, err error) {
+	stopping := false
+	select {
+	case <-p.stop:
+		stopping = true
+	default:
+	}
 	switch ev {
-	case pq.ListenerEventConnected, pq.ListenerEventReconnected:
-		if !p.up.Swap(true) {
+	case pq.ListenerEventConnected:
+		p.up.Store(true) // the first connection, in OpenPostgres
+	case pq.ListenerEventReconnected:
+		if !p.up.Swap(true) && !stopping {
 			p.log.Info("broker: listening again", "broker", "postgres")
 		}
 	case pq.ListenerEventDisconnected:
 		p.up.Store(false)
-		if p.stopping() {
-			return // Close dropped it
+		if !stopping {
+			p.log.Warn("broker: lost the listening connection, reconnecting", "broker", "postgres", "err", err)
 		}
-		p.log.Warn("broker: lost the listening connection, reconnecting", "broker", "postgres", "err", err)
 	case pq.ListenerEventConnectionAttemptFailed:
 		p.up.Store(false)
-	}
-}
-
-func (p *Postgres) stopping() bool {
-	select {
-	case <-p.stop:
-		return true
-	default:
-		return false
 	}
 }
 

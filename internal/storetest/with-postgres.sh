@@ -3,7 +3,8 @@
 #
 # Runs CMD with a PostgreSQL server for the store tests (see storetest):
 # exports TEST_DATABASE_URL and REQUIRE_POSTGRES=1, so a missing server is a
-# failure rather than a skipped half. The server is, in order:
+# failure rather than a skipped half (Go's storetest and test/e2e's
+# cluster.test.mjs, which needs psql, read both). The server is, in order:
 #   1. TEST_DATABASE_URL, when already set;
 #   2. a server answering on 127.0.0.1:5432 (user postgres, then root, trust
 #      auth); TESTPG_SKIP_LOCAL=1 skips this probe;
@@ -160,6 +161,9 @@ if [ -z "$started" ]; then
 fi
 
 export TEST_DATABASE_URL="postgres://postgres@127.0.0.1:$started/postgres?sslmode=disable"
+# The cluster's own client binaries first on PATH: the e2e suite creates its
+# database with psql, which /usr/lib/postgresql/*/bin holds but PATH may not.
+export PATH="$bindir:$PATH"
 say "using a throwaway PostgreSQL $("$bindir/postgres" --version | sed -E "s/.*\(PostgreSQL\) ([^ ]+).*/\1/") cluster on 127.0.0.1:$started (removed on exit)"
 set +e
 run_cmd "$@"
