@@ -314,8 +314,9 @@ func TestLongPollSlowConsumer(t *testing.T) {
 // TestLongPollSessionEnds: a logout ends the token's session as it closes
 // its WebSockets: the waiting poll is answered 410 "logged out" at once,
 // and the new session phoenix.js then opens with that token is refused
-// 403 "token revoked", as its WebSocket reconnect would be. An expired
-// token's session ends at its next poll.
+// 403 "token revoked", as its WebSocket reconnect would be. A password
+// change ends the user's sessions ("signed out"); an expired token's
+// session ends at its next poll.
 func TestLongPollSessionEnds(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b backend) {
 		clock := &fakeClock{}
@@ -337,6 +338,16 @@ func TestLongPollSessionEnds(t *testing.T) {
 		if r := ts.lp(t, http.MethodGet, query(tok, vsn2), nil, ""); r.Status != http.StatusForbidden || r.Message != wordTokenRevoked {
 			t.Fatalf("a new session with the logged-out token: %+v", r)
 		}
+
+		// A password change ends every session of the user.
+		fid, _, f := ts.lpUser(t, vsn2)
+		f.join(topicChat)
+		if b.EndQuietly != nil {
+			b.EndQuietly(t, fid, "")
+		}
+		ts.endSessions(fid, "")
+		f.expectGone(closeSignedOut)
+		eventually(t, "the signed-out session to end", ts.hubEmpty)
 
 		_, _, e := ts.lpUser(t, vsn2)
 		e.join(topicChat)
