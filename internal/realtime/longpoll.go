@@ -182,7 +182,7 @@ func (h longPollHandler) post(w http.ResponseWriter, r *http.Request) {
 // session finds the live session token names, or answers 410: why it
 // ended, if lately, else that it is unknown here.
 func (srv *Server) session(w http.ResponseWriter, token string) *socket {
-	s, ended, why := srv.longPolls.get(token)
+	s, ended, why := srv.longPolls.get(token, srv.cfg.now(), srv.cfg.LongPollWindow)
 	switch {
 	case s != nil:
 		return s

@@ -191,7 +191,7 @@ func (c *client) expectGone(reason string) {
 
 // lpSocket is the server's socket of a LongPoll client.
 func (ts *testServer) lpSocket(c *client) *socket {
-	s, _, _ := ts.srv.longPolls.get(c.lp.token)
+	s, _, _ := ts.srv.longPolls.get(c.lp.token, time.Now(), 0)
 	return s
 }
 

@@ -295,15 +295,15 @@ func (lp *longPoll) drop() {
 type longPolls struct {
 	mu   sync.RWMutex
 	live map[string]*socket
-	// ended holds why each session ended lately; gone lists their tokens
-	// oldest first, for pruning.
-	ended map[string]string
-	gone  []endedSession
+	// ended holds the sessions that ended lately; gone lists their
+	// tokens oldest first, for pruning.
+	ended map[string]endedSession
+	gone  []string
 }
 
 type endedSession struct {
-	token string
-	at    time.Time
+	reason string
+	at     time.Time
 }
 
 func (l *longPolls) add(token string, s *socket) {
@@ -311,20 +311,23 @@ func (l *longPolls) add(token string, s *socket) {
 	defer l.mu.Unlock()
 	if l.live == nil {
 		l.live = make(map[string]*socket)
-		l.ended = make(map[string]string)
+		l.ended = make(map[string]endedSession)
 	}
 	l.live[token] = s
 }
 
-// get finds a session: live, or ended lately and why.
-func (l *longPolls) get(token string) (s *socket, ended bool, why string) {
+// get finds a session: live, or ended within memory of now, and why.
+func (l *longPolls) get(token string, now time.Time, memory time.Duration) (s *socket, ended bool, why string) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if s := l.live[token]; s != nil {
 		return s, false, ""
 	}
-	why, ended = l.ended[token]
-	return nil, ended, why
+	e, ok := l.ended[token]
+	if !ok || now.Sub(e.at) > memory {
+		return nil, false, ""
+	}
+	return nil, true, e.reason
 }
 
 // remove forgets a session that ended for reason at now; its token is
@@ -334,13 +337,13 @@ func (l *longPolls) remove(token, reason string, now time.Time, memory time.Dura
 	defer l.mu.Unlock()
 	delete(l.live, token)
 	n := 0
-	for n < len(l.gone) && now.Sub(l.gone[n].at) > memory {
-		delete(l.ended, l.gone[n].token)
+	for n < len(l.gone) && now.Sub(l.ended[l.gone[n]].at) > memory {
+		delete(l.ended, l.gone[n])
 		n++
 	}
 	l.gone = l.gone[n:] // append copies what is left when it grows
-	l.ended[token] = reason
-	l.gone = append(l.gone, endedSession{token, now})
+	l.ended[token] = endedSession{reason, now}
+	l.gone = append(l.gone, token)
 }
 
 func (l *longPolls) len() int {

@@ -189,11 +189,13 @@ func TestLongPollRefusals(t *testing.T) {
 
 // TestLongPollWindow: a poll with nothing to answer waits for the window,
 // then answers 204; a frame queued meanwhile answers it at once. A session
-// no poll came for in 1.5 windows is closed, and its presence leaves.
+// no poll came for in 1.5 windows is closed, and its presence leaves; its
+// next polls learn why for a window, and then that it is unknown.
 func TestLongPollWindow(t *testing.T) {
 	b := newFakeBackend(t)
 	mt := &manualTimers{}
-	ts := startServer(t, b, Config{afterFunc: mt.afterFunc})
+	clock := &fakeClock{}
+	ts := startServer(t, b, Config{afterFunc: mt.afterFunc, now: clock.now})
 	uid, _, c := ts.lpUser(t, vsn2)
 	jr := c.join(topicChat)
 
@@ -225,6 +227,9 @@ func TestLongPollWindow(t *testing.T) {
 	mt.advance(time.Millisecond)
 	eventually(t, "the idle session to end", ts.hubEmpty)
 	c.expectGone(closeIdle)
+	// Why it ended is kept for a window; then the token is unknown.
+	clock.advance(DefaultLongPollWindow + time.Millisecond)
+	c.expectGone(wordUnknownSession)
 }
 
 // TestLongPollClientGone: a poll whose client goes away ends its session
