@@ -92,7 +92,7 @@ func serve(ctx context.Context, getenv func(string) string, stdout, stderr io.Wr
 	}
 	e, err := httpapi.New(httpapi.Config{
 		Chat: svc, Auth: authn, Tokens: tokens, DB: st, Logger: log,
-		Mailbox: mailbox, Socket: sockets, RateLimit: limiter,
+		Mailbox: mailbox, Socket: sockets, LongPoll: sockets.LongPoll(), RateLimit: limiter,
 		TrustedProxies: cfg.TrustedProxies, RequestTimeout: cfg.SendTimeout, Broker: bus.Connected,
 		AllowedOrigins: cfg.AllowedOrigins, Metrics: m,
 	})

@@ -89,3 +89,71 @@ func TestSocketEndpointAnswers(t *testing.T) {
 		}
 	}
 }
+
+// TestLongPollEndpoint: the LongPoll transport as the binary serves it,
+// behind the API's middleware (no body limit or deadline of REST's cut
+// it short): a session opens with the token, takes a batch of frames and
+// answers them in a poll; refusals are in its envelope; every answer is
+// the documented one (the client checks them against api/openapi.yaml).
+func TestLongPollEndpoint(t *testing.T) {
+	base, stop := startServer(t, sqliteEnv(t))
+	defer stop()
+	token := devLogin(t, base, "ann@example.com")
+	type answer struct {
+		Status   int
+		Token    string
+		Messages []string
+		Message  string
+	}
+	do := func(method, query string, header map[string]string, body string) answer {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+"/socket/longpoll"+query, strings.NewReader(body))
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, query, err)
+		}
+		defer res.Body.Close()
+		var a answer
+		if res.StatusCode != 200 || json.NewDecoder(res.Body).Decode(&a) != nil {
+			t.Fatalf("%s %s: HTTP %d", method, query, res.StatusCode)
+		}
+		return a
+	}
+	if a := do("GET", "?vsn=2.0.0&token=nope", nil, ""); a.Status != 403 || a.Message != "invalid token" {
+		t.Fatalf("a bad token: %+v", a)
+	}
+	open := do("GET", "?vsn=2.0.0", map[string]string{"X-Phoenix-AuthToken": token}, "")
+	if open.Status != 410 || open.Token == "" {
+		t.Fatalf("opening a session: %+v", open)
+	}
+	session := map[string]string{"X-Phoenix-Longpoll-Token": open.Token, "Content-Type": "application/x-ndjson"}
+	// A batch larger than REST's 64 KiB body limit, of frames within the socket's.
+	pad := strings.Repeat("x", 40<<10)
+	batch := `["1","1","room:chat","phx_join",{"pad":"` + pad + `"}]` + "\n" + `[null,"2","phoenix","heartbeat",{"pad":"` + pad + `"}]`
+	if a := do("POST", "?vsn=2.0.0", session, batch); a.Status != 200 {
+		t.Fatalf("POST: %+v", a)
+	}
+	var got []string
+	for len(got) < 3 {
+		a := do("GET", "?vsn=2.0.0", session, "")
+		if a.Status != 200 || a.Token != open.Token {
+			t.Fatalf("poll: %+v", a)
+		}
+		got = append(got, a.Messages...)
+	}
+	if !strings.Contains(got[0], `"phx_reply"`) || !strings.Contains(got[1], `"presence_state"`) || !strings.Contains(got[2], `"2"`) {
+		t.Fatalf("polled %q", got)
+	}
+	req, _ := http.NewRequest("PUT", base+"/socket/longpoll", nil)
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 405 {
+		t.Fatalf("PUT: %d", res.StatusCode)
+	}
+}

@@ -33,8 +33,13 @@ func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 			}
 			m.Request(route, v.Method, v.Status, v.Latency)
 			level := slog.LevelInfo
-			if v.Status >= 500 {
+			switch {
+			case v.Status >= 500:
 				level = slog.LevelError
+			case route == longPollPath:
+				// A LongPoll client polls every 10 s: its session's open and
+				// close are logged by the socket, its polls only when asked.
+				level = slog.LevelDebug
 			}
 			attrs := []slog.Attr{
 				slog.String("request_id", v.RequestID), slog.String("method", v.Method), slog.String("route", route),
@@ -51,10 +56,14 @@ func observe(log *slog.Logger, m *metrics.Metrics) echo.MiddlewareFunc {
 
 // deadline bounds every request's context, so no handler waits on the
 // store longer than timeout, whatever the store does: what the store has
-// not answered by then is a 503 "unavailable".
-func deadline(timeout time.Duration) echo.MiddlewareFunc {
+// not answered by then is a 503 "unavailable". Requests skip says so bound
+// themselves.
+func deadline(timeout time.Duration, skip middleware.Skipper) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
+			if skip(c) {
+				return next(c)
+			}
 			ctx, cancel := context.WithTimeout(c.Request().Context(), timeout)
 			defer cancel()
 			c.SetRequest(c.Request().WithContext(ctx))

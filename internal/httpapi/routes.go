@@ -42,12 +42,25 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 	if cfg.Socket != nil {
 		e.GET("/socket/websocket", echo.WrapHandler(cfg.Socket))
 	}
+	if cfg.LongPoll != nil {
+		h := echo.WrapHandler(cfg.LongPoll)
+		e.GET(longPollPath, h)
+		e.POST(longPollPath, h)
+		// Its own preflight answer: CORS for the socket's origins.
+		e.OPTIONS(longPollPath, h)
+	}
 	if cfg.Mailbox != nil {
 		h := echo.WrapHandler(cfg.Mailbox)
 		e.GET("/sent_mails", h)
 		e.GET("/sent_mails/:n", h)
 	}
 }
+
+// longPollPath is the socket's LongPoll transport, whose requests some
+// middleware leaves to it (see New).
+const longPollPath = "/socket/longpoll"
+
+func isLongPoll(c echo.Context) bool { return c.Path() == longPollPath }
 
 func openAPI(c echo.Context) error {
 	return c.Blob(http.StatusOK, "application/yaml", api.OpenAPI)

@@ -31,6 +31,9 @@ type Config struct {
 	Mailbox http.Handler
 	// Socket serves /socket/websocket; nil to leave it out.
 	Socket http.Handler
+	// LongPoll serves /socket/longpoll, the socket's LongPoll transport;
+	// nil to leave it out. It bounds its own bodies and waits.
+	LongPoll http.Handler
 	// RateLimit limits login, registration and password change per client
 	// IP; nil limits nothing.
 	RateLimit Limiter
@@ -87,8 +90,10 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Use(observe(cfg.Logger, cfg.Metrics))
 	e.Use(recoverer(cfg.Logger))
 	e.Use(cors(cfg.AllowedOrigins))
-	e.Use(middleware.BodyLimit(cfg.BodyLimit))
-	e.Use(deadline(cfg.RequestTimeout))
+	// A LongPoll POST carries up to 100 frames, bounded by the socket
+	// (MaxFrame each), and a poll waits longer than a request may.
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: cfg.BodyLimit, Skipper: isLongPoll}))
+	e.Use(deadline(cfg.RequestTimeout, isLongPoll))
 	s := &server{chat: cfg.Chat, auth: cfg.Auth, tokens: cfg.Tokens}
 	s.routes(e, cfg)
 	return e, nil

@@ -24,7 +24,7 @@ func TestNilIsNoop(t *testing.T) {
 	m.Request("/x", "GET", 200, time.Millisecond)
 	m.RateLimited("/x")
 	m.Sockets(func() (int, int) { return 0, 0 })
-	m.SocketOpened()
+	m.SocketOpened(metrics.TransportWebSocket)
 	m.Join(true)
 	m.FrameIn()
 	m.FrameOut()

@@ -21,6 +21,12 @@ const (
 	CloseOther         = "other"
 )
 
+// How a socket is carried: a WebSocket, or Phoenix's LongPoll transport.
+const (
+	TransportWebSocket = "websocket"
+	TransportLongPoll  = "longpoll"
+)
+
 var closeReasons = []string{CloseClient, CloseIdleTimeout, CloseSlowConsumer, CloseTokenExpired, CloseLoggedOut,
 	CloseSignedOut, CloseShutdown, CloseFrameTooLarge, CloseInvalidFrame, CloseBinaryFrame, CloseWriteFailed,
 	CloseInternalError, CloseOther}
@@ -32,7 +38,7 @@ type socketMetrics struct {
 	pushesQueued  prometheus.Counter
 	pushesDropped prometheus.Counter
 	closes        map[string]prometheus.Counter
-	openedTotal   prometheus.Counter
+	opened        map[string]prometheus.Counter
 }
 
 func newSocketMetrics(reg prometheus.Registerer) socketMetrics {
@@ -40,7 +46,9 @@ func newSocketMetrics(reg prometheus.Registerer) socketMetrics {
 		"Pushes (receive_msg) handed to sockets: queued for the socket's writer, or dropped because the socket was "+
 			"closing or too far behind (a slow consumer).", "result")
 	return socketMetrics{
-		openedTotal: counter(reg, "sockets_opened_total", "Sockets upgraded and registered."),
+		opened: oneOf(counterVec(reg, "sockets_opened_total",
+			"Sockets registered, by transport: websocket (upgraded) or longpoll (a LongPoll session opened).", "transport"),
+			TransportWebSocket, TransportLongPoll),
 		joins: oneOf(counterVec(reg, "socket_joins_total",
 			"Channel joins answered, by result: ok or refused.", "result"), "ok", "refused"),
 		framesIn:      counter(reg, "socket_frames_received_total", "Phoenix messages read from sockets and handled."),
@@ -68,10 +76,14 @@ func (m *Metrics) Sockets(counts func() (open, joined int)) {
 	)
 }
 
-// SocketOpened counts an upgraded socket.
-func (m *Metrics) SocketOpened() {
-	if m != nil {
-		m.sockets.openedTotal.Inc()
+// SocketOpened counts a socket opened over transport, one of the
+// Transport* values.
+func (m *Metrics) SocketOpened(transport string) {
+	if m == nil {
+		return
+	}
+	if c, ok := m.sockets.opened[transport]; ok {
+		c.Inc()
 	}
 }
 

@@ -109,11 +109,23 @@ type Config struct {
 	SendTimeout time.Duration
 	// MaxSocketsPerUser caps each user's open sockets on this server; the
 	// next connect is refused with 429 "too many sockets". 0: no cap.
+	// LongPoll sessions count as sockets.
 	MaxSocketsPerUser int
+	// LongPollWindow is how long a LongPoll GET waits for something to
+	// answer before it is answered empty (204), Phoenix's window_ms. A
+	// session that has had no poll waiting for 1.5 times this is closed.
+	// Default 10 s: phoenix.js gives up on a poll after 20 s.
+	LongPollWindow time.Duration
 
 	// now is the clock that token expiry is checked against; tests move it.
 	now func() time.Time
+	// afterFunc is time.AfterFunc for the LongPoll timers (the poll window,
+	// the idle session); tests fire them at will instead of sleeping.
+	afterFunc func(time.Duration, func()) stopper
 }
+
+// stopper is the part of *time.Timer the LongPoll timers use.
+type stopper interface{ Stop() bool }
 
 // Defaults for the zero fields of Config.
 const (
@@ -122,6 +134,8 @@ const (
 	DefaultMaxFrame      = 64 << 10
 	DefaultWriteTimeout  = 10 * time.Second
 	DefaultSendTimeout   = 10 * time.Second
+	// DefaultLongPollWindow is Phoenix's window_ms.
+	DefaultLongPollWindow = 10 * time.Second
 )
 
 // withDefaults validates c and fills its zero fields.
@@ -132,7 +146,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Chat == nil {
 		return c, errors.New("realtime: Config.Chat is required")
 	}
-	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 || c.MaxSocketsPerUser < 0 {
+	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 || c.MaxSocketsPerUser < 0 || c.LongPollWindow < 0 {
 		return c, errors.New("realtime: Config timeouts and limits must not be negative")
 	}
 	if c.Logger == nil {
@@ -153,8 +167,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.SendTimeout == 0 {
 		c.SendTimeout = DefaultSendTimeout
 	}
+	if c.LongPollWindow == 0 {
+		c.LongPollWindow = DefaultLongPollWindow
+	}
 	if c.now == nil {
 		c.now = time.Now
+	}
+	if c.afterFunc == nil {
+		c.afterFunc = func(d time.Duration, f func()) stopper { return time.AfterFunc(d, f) }
 	}
 	return c, nil
 }

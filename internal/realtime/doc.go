@@ -1,4 +1,5 @@
-// Package realtime serves the Phoenix Channels protocol over WebSocket, so
+// Package realtime serves the Phoenix Channels protocol over WebSocket,
+// and over Phoenix's LongPoll transport where WebSockets are blocked, so
 // that the seed app's clients (phoenix.js and its ports) keep working
 // against the Go server. The wire contract is api/channels.md.
 //
@@ -12,7 +13,7 @@
 // Files, one concern each:
 //
 //	config.go    Config, the Authenticator (Session) and Sender it depends on
-//	server.go    Server: upgrade (ServeHTTP) and Shutdown
+//	server.go    Server: the checks of a new socket (admit), upgrade (ServeHTTP), Shutdown
 //	token.go     the token of an upgrade: phoenix.js's authToken or ?token=
 //	handshake.go JSON refusals of requests that are no WebSocket handshake
 //	origin.go    which browser origins may open a socket
@@ -20,6 +21,9 @@
 //	wait.go      an idle socket's wait for its client, on a small stack
 //	frame.go     the V1 and V2 JSON serializers
 //	socket.go    one connection: reading frames, lifecycle, close codes, expiry
+//	longpoll.go  the LongPoll endpoint: sessions opened, polled and posted to
+//	longpoll_session.go  a LongPoll session: a socket fed by POSTs, drained by polls
+//	longpoll_batch.go    a POST's body into frames
 //	outbound.go  the bounded outbound queue and its on-demand writer
 //	router.go    Phoenix's socket-level events: heartbeat, join, leave
 //	roomchat.go  the seed's "room:chat" channel

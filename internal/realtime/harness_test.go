@@ -363,6 +363,7 @@ func startServer(t testing.TB, b backend, cfg Config) *testServer {
 	b.Bind(bus)
 	mux := http.NewServeMux()
 	mux.Handle("/socket/websocket", srv)
+	mux.Handle("/socket/longpoll", srv.LongPoll())
 	ts := &testServer{srv: srv, ts: httptest.NewServer(mux), b: b, transport: &http.Transport{}}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
@@ -458,8 +459,11 @@ func (ts *testServer) user(t testing.TB, v vsn) (id int, token string, c *client
 type client struct {
 	t    testing.TB
 	conn *websocket.Conn
-	v    vsn
-	ref  int
+	// lp, instead of conn, is a LongPoll session (longpoll_test.go): the
+	// same scenarios run over either transport.
+	lp  *lpConn
+	v   vsn
+	ref int
 	// presence: read presence_state and presence_diff pushes too.
 	presence bool
 }
@@ -508,6 +512,10 @@ func (c *client) sendFrame(joinRef, ref any, topic, event string, payload any) {
 
 func (c *client) writeRaw(typ websocket.MessageType, b []byte) {
 	c.t.Helper()
+	if c.lp != nil {
+		c.lp.send(b)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	if err := c.conn.Write(ctx, typ, b); err != nil {
@@ -529,7 +537,15 @@ func (c *client) readRaw() ([]byte, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	for {
-		typ, b, err := c.conn.Read(ctx)
+		var typ websocket.MessageType
+		var b []byte
+		var err error
+		if c.lp != nil {
+			typ = websocket.MessageText
+			b, err = c.lp.next()
+		} else {
+			typ, b, err = c.conn.Read(ctx)
+		}
 		if err == nil && typ != websocket.MessageText {
 			err = fmt.Errorf("got a %v message, want text", typ)
 		}

@@ -16,18 +16,18 @@ import (
 // metric's label values; "" is a socket the client closed, or whose
 // connection dropped.
 var closeReasons = map[string]string{
-	"":                                metrics.CloseClient,
-	"idle timeout":                    metrics.CloseIdleTimeout,
-	"slow consumer":                   metrics.CloseSlowConsumer,
-	closeTokenExpired:                 metrics.CloseTokenExpired,
-	closeLoggedOut:                    metrics.CloseLoggedOut,
-	closeSignedOut:                    metrics.CloseSignedOut,
-	"server shutting down":            metrics.CloseShutdown,
-	"frame too large":                 metrics.CloseFrameTooLarge,
-	"invalid frame":                   metrics.CloseInvalidFrame,
-	"binary frames are not supported": metrics.CloseBinaryFrame,
-	"write failed":                    metrics.CloseWriteFailed,
-	"internal error":                  metrics.CloseInternalError,
+	"":                metrics.CloseClient,
+	closeIdle:         metrics.CloseIdleTimeout,
+	closeSlow:         metrics.CloseSlowConsumer,
+	closeTokenExpired: metrics.CloseTokenExpired,
+	closeLoggedOut:    metrics.CloseLoggedOut,
+	closeSignedOut:    metrics.CloseSignedOut,
+	closeShutdown:     metrics.CloseShutdown,
+	closeTooLarge:     metrics.CloseFrameTooLarge,
+	closeInvalidFrame: metrics.CloseInvalidFrame,
+	closeBinary:       metrics.CloseBinaryFrame,
+	"write failed":    metrics.CloseWriteFailed,
+	closeInternal:     metrics.CloseInternalError,
 }
 
 // Counts reports the sockets open on this node and those with a joined
@@ -60,6 +60,14 @@ func (h *hub) joinedSockets() int {
 	return n
 }
 
+// transport names how s is carried, for the metrics and the log.
+func (s *socket) transport() string {
+	if s.lp != nil {
+		return metrics.TransportLongPoll
+	}
+	return metrics.TransportWebSocket
+}
+
 // loaded is when this package was loaded: a socket keeps when it opened
 // in tenths of a second since then, 4 bytes (13 years) that fit in padding
 // where a time.Time would take 24.
@@ -70,7 +78,7 @@ func tenths(t time.Time) uint32 { return uint32(t.Sub(loaded) / (100 * time.Mill
 // opened notes a socket's start.
 func (srv *Server) opened(s *socket) {
 	s.opened = tenths(time.Now())
-	srv.cfg.Metrics.SocketOpened()
+	srv.cfg.Metrics.SocketOpened(s.transport())
 }
 
 // ended logs one line for a socket that has ended and counts it under its
@@ -95,6 +103,6 @@ func (srv *Server) ended(s *socket) {
 	}
 	lived := time.Duration(tenths(time.Now())-s.opened) * 100 * time.Millisecond
 	srv.log.LogAttrs(srv.ctx, slog.LevelInfo, "socket closed",
-		slog.String("socket", s.id), slog.Int("user", s.userID), slog.Duration("duration", lived),
+		slog.String("socket", s.id), slog.String("transport", s.transport()), slog.Int("user", s.userID), slog.Duration("duration", lived),
 		slog.String("by", by), slog.Int("code", int(code)), slog.String("reason", label))
 }

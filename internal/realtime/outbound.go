@@ -91,7 +91,7 @@ func (s *socket) enqueue(f outFrame) (queued bool) {
 	var start, slow bool
 	if s.q.len()-s.q.joining >= s.srv.cfg.OutboundQueue || f.joining && s.q.joining >= joinAllowance(s.srv.cfg) {
 		slow = true
-		start = s.beginCloseLocked(websocket.StatusPolicyViolation, "slow consumer")
+		start = s.beginCloseLocked(websocket.StatusPolicyViolation, closeSlow)
 	} else {
 		s.q.push(f)
 		start = s.startWriterLocked()
@@ -114,7 +114,14 @@ func joinAllowance(c Config) int {
 	return 2 * (chat.MaxRecover + c.OutboundQueue + 1)
 }
 
+// startWriterLocked reports whether the caller must start a writer
+// goroutine for what it queued or for the close. A LongPoll session has
+// no writer: its waiting poll is woken instead, and takes the queue.
 func (s *socket) startWriterLocked() bool {
+	if s.lp != nil {
+		s.lp.notifyLocked()
+		return false
+	}
 	if s.writing {
 		return false
 	}

@@ -239,5 +239,5 @@ func (srv *Server) deliver(e push) {
 // closeSlowConsumer closes a socket that fell too far behind (1008); its
 // client catches up by rejoining with its cursors.
 func (s *socket) closeSlowConsumer() {
-	s.closeWith(websocket.StatusPolicyViolation, "slow consumer")
+	s.closeWith(websocket.StatusPolicyViolation, closeSlow)
 }

@@ -18,18 +18,21 @@ import (
 	"github.com/companyapi/companyapi/internal/events"
 )
 
-// Server is the Phoenix socket endpoint, "/socket/websocket". It is an
-// http.Handler for the upgrade and the events.Subscriber that turns
-// committed events into pushes and closes on live sockets.
+// Server is the Phoenix socket endpoint, "/socket/websocket", and its
+// LongPoll fallback, "/socket/longpoll" (LongPoll). It is an http.Handler
+// for the upgrade and the events.Subscriber that turns committed events
+// into pushes and closes on live sockets.
 type Server struct {
-	cfg      Config
-	log      *slog.Logger
-	origins  originPolicy
-	topics   map[string]channelHandler
-	hub      *hub
-	logouts  recentLogouts
-	presence *presence
-	typists  typists
+	cfg     Config
+	log     *slog.Logger
+	origins originPolicy
+	topics  map[string]channelHandler
+	hub     *hub
+	// longPolls finds a LongPoll session's socket by its token.
+	longPolls longPolls
+	logouts   recentLogouts
+	presence  *presence
+	typists   typists
 
 	node string // prefix of socket IDs, unique per process
 	// rechecking counts the session checks asked for and not yet run
@@ -111,67 +114,18 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	defer srv.wg.Done()
 
-	if !srv.origins.allow(r) {
-		writeJSONError(w, http.StatusForbidden, "origin not allowed")
-		return
-	}
-	q := r.URL.Query()
-	v, ok := parseVsn(q.Get("vsn"))
-	if !ok {
-		writeJSONError(w, http.StatusForbidden, "unsupported vsn")
-		return
-	}
 	token, err := requestToken(r)
-	if err == nil && token == "" {
-		writeJSONError(w, http.StatusForbidden, wordMissingToken)
-		return
-	}
-	var sess Session
-	if err == nil {
-		sess, err = srv.cfg.Auth.Authenticate(r.Context(), token)
-	}
-	if err == nil && sess.UserID <= 0 {
-		srv.log.Error("realtime: Authenticate returned no user", "user", sess.UserID)
-		err = errNoUser
-	}
-	if chat.KindOf(err) == chat.KindUnavailable {
-		// The token could not be checked, not found wrong: 403 would tell
-		// phoenix.js apps to throw a valid token away; 503 makes them retry.
-		srv.log.Warn("realtime: cannot check token", "err", err)
-		w.Header().Set("Retry-After", "2")
-		writeJSONError(w, http.StatusServiceUnavailable, chat.ErrUnavailable.Message)
-		return
-	}
-	if err != nil {
-		srv.log.Debug("realtime: refused token", "err", err)
-		status, word := connectRefusal(err)
+	c, status, word := srv.admit(r, token, err)
+	if status != 0 {
+		if status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "2")
+		}
 		writeJSONError(w, status, word)
 		return
 	}
-	var expires int64
-	if !sess.ExpiresAt.IsZero() {
-		expires = max(sess.ExpiresAt.UnixMilli(), 1) // 0 would mean never
-	}
-	// Expired within the authenticator's clock-skew leeway, or logged out
-	// and not yet seen as revoked by the authenticator: the socket would be
-	// closed at once.
-	if expiredAt(expires, srv.cfg.now()) {
-		writeJSONError(w, http.StatusForbidden, wordTokenExpired)
-		return
-	}
-	if ended, _ := srv.sessionEnded(sess); ended {
-		writeJSONError(w, http.StatusForbidden, wordTokenRevoked)
-		return
-	}
-	if limit := srv.cfg.MaxSocketsPerUser; limit > 0 {
-		if !srv.hub.admit(sess.UserID, limit) {
-			writeJSONError(w, http.StatusTooManyRequests, wordTooManySockets)
-			return
-		}
-		// Released once the socket is in the hub (registered below), where
-		// it counts by itself.
-		defer srv.hub.admitted(sess.UserID)
-	}
+	// Released once the socket is in the hub (registered below), where it
+	// counts by itself.
+	defer c.release()
 	// After the checks above, so that a browser's plain GET learns what is
 	// wrong with its token or origin first, as from Phoenix.
 	if status, msg := checkHandshake(w, r); status != 0 {
@@ -194,26 +148,111 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(srv.cfg.MaxFrame)
 
-	seq := srv.seq.Add(1)
-	s := &socket{
-		srv:        srv,
-		conn:       conn,
-		id:         srv.node + "." + strconv.FormatUint(seq, 36),
-		userID:     sess.UserID,
-		tokenID:    strings.Clone(sess.TokenID), // not a slice of a larger string
-		generation: int32(sess.Generation),
-		expires:    expires,
-		vsn:        v,
-		rc:         h.rawConn(),
-		br:         h.br,
-		readNow:    h.pending,
+	s := srv.newSocket(c)
+	s.conn = conn
+	s.rc, s.br, s.readNow = h.rawConn(), h.br, h.pending
+	srv.start(s, c.sess, s.serve)
+}
+
+// admitted is a connect that passed admit's checks.
+type admitted struct {
+	sess    Session
+	expires int64 // Unix milliseconds; 0: never
+	vsn     vsn
+	// release ends the cap's count of the connect under way: once the
+	// socket is in the hub, or when the connect fails.
+	release func()
+}
+
+// admit runs the checks every new socket passes, WebSocket or LongPoll
+// session, in the order of api/channels.md: origin, serializer, token,
+// session, the user's cap. token and tokenErr are the request's token as
+// the transport reads it. A refusal is an HTTP status and the word for it
+// (503: the token could not be checked; the caller says when to retry).
+func (srv *Server) admit(r *http.Request, token string, tokenErr error) (c admitted, status int, word string) {
+	c.release = func() {}
+	if !srv.origins.allow(r) {
+		return c, http.StatusForbidden, "origin not allowed"
 	}
+	v, ok := parseVsn(r.URL.Query().Get("vsn"))
+	if !ok {
+		return c, http.StatusForbidden, "unsupported vsn"
+	}
+	c.vsn = v
+	err := tokenErr
+	if err == nil && token == "" {
+		return c, http.StatusForbidden, wordMissingToken
+	}
+	var sess Session
+	if err == nil {
+		// The caller's context is bounded on the HTTP API (its deadline
+		// middleware); a LongPoll request's is not, so bound it here too.
+		ctx, cancel := context.WithTimeout(r.Context(), srv.cfg.SendTimeout)
+		sess, err = srv.cfg.Auth.Authenticate(ctx, token)
+		cancel()
+	}
+	if err == nil && sess.UserID <= 0 {
+		srv.log.Error("realtime: Authenticate returned no user", "user", sess.UserID)
+		err = errNoUser
+	}
+	if chat.KindOf(err) == chat.KindUnavailable {
+		// The token could not be checked, not found wrong: 403 would tell
+		// phoenix.js apps to throw a valid token away; 503 makes them retry.
+		srv.log.Warn("realtime: cannot check token", "err", err)
+		return c, http.StatusServiceUnavailable, chat.ErrUnavailable.Message
+	}
+	if err != nil {
+		srv.log.Debug("realtime: refused token", "err", err)
+		status, word := connectRefusal(err)
+		return c, status, word
+	}
+	c.sess = sess
+	if !sess.ExpiresAt.IsZero() {
+		c.expires = max(sess.ExpiresAt.UnixMilli(), 1) // 0 would mean never
+	}
+	// Expired within the authenticator's clock-skew leeway, or logged out
+	// and not yet seen as revoked by the authenticator: the socket would be
+	// closed at once.
+	if expiredAt(c.expires, srv.cfg.now()) {
+		return c, http.StatusForbidden, wordTokenExpired
+	}
+	if ended, _ := srv.sessionEnded(sess); ended {
+		return c, http.StatusForbidden, wordTokenRevoked
+	}
+	if limit := srv.cfg.MaxSocketsPerUser; limit > 0 {
+		if !srv.hub.admit(sess.UserID, limit) {
+			return c, http.StatusTooManyRequests, wordTooManySockets
+		}
+		c.release = func() { srv.hub.admitted(sess.UserID) }
+	}
+	return c, 0, ""
+}
+
+// newSocket makes the socket of an admitted connect; the transport fills
+// in its own fields.
+func (srv *Server) newSocket(c admitted) *socket {
+	seq := srv.seq.Add(1)
+	return &socket{
+		srv:        srv,
+		id:         srv.node + "." + strconv.FormatUint(seq, 36),
+		userID:     c.sess.UserID,
+		tokenID:    strings.Clone(c.sess.TokenID), // not a slice of a larger string
+		generation: int32(c.sess.Generation),
+		expires:    c.expires,
+		vsn:        c.vsn,
+		peerCode:   -1,
+	}
+}
+
+// start registers s and runs serve on a goroutine of its own, which
+// Shutdown waits for. The caller holds a count of srv.wg (enter).
+func (srv *Server) start(s *socket, sess Session, serve func()) {
 	srv.hub.register(s)
 	srv.opened(s)
 	// Shutdown, or a logout of this token or a password change, may have
 	// walked the hub before this socket was in it.
 	if srv.isClosed() {
-		s.closeWith(websocket.StatusGoingAway, "server shutting down")
+		s.closeWith(websocket.StatusGoingAway, closeShutdown)
 	} else if ended, reason := srv.sessionEnded(sess); ended {
 		s.closeWith(websocket.StatusPolicyViolation, reason)
 	}
@@ -224,7 +263,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	srv.wg.Add(1) // while ServeHTTP's own count is held, so Shutdown waits
 	go func() {
 		defer srv.wg.Done()
-		s.serve()
+		serve()
 	}()
 }
 
@@ -265,7 +304,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 	// its heartbeats stop: a deploy leaves no zombie. After the frames in
 	// flight, so that no join of theirs follows it.
 	srv.presence.leave()
-	srv.hub.eachSocket(func(s *socket) { s.closeAfterFlush(websocket.StatusGoingAway, "server shutting down") })
+	srv.hub.eachSocket(func(s *socket) { s.closeAfterFlush(websocket.StatusGoingAway, closeShutdown) })
 	done := make(chan struct{})
 	go func() {
 		srv.wg.Wait()
@@ -277,7 +316,7 @@ func (srv *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		srv.cancel()
-		srv.hub.eachSocket(func(s *socket) { _ = s.conn.CloseNow() })
+		srv.hub.eachSocket(func(s *socket) { s.closeNow() })
 		return ctx.Err()
 	}
 }

@@ -20,8 +20,12 @@ import (
 // goroutine: coder/websocket starts none of its own when Reader is given a
 // context that is never done.
 type socket struct {
-	srv    *Server
-	conn   *websocket.Conn
+	srv  *Server
+	conn *websocket.Conn // nil for a LongPoll session
+	// lp is the LongPoll session this socket is, nil for a WebSocket
+	// (longpoll_session.go): the same channels, queue and rules, with
+	// polls instead of a connection.
+	lp     *longPoll
 	id     string // sent to the chat service as SendInput.Origin
 	userID int
 	vsn    vsn
@@ -79,7 +83,7 @@ type socket struct {
 func (s *socket) serve() {
 	defer s.finish()
 	s.idle = time.AfterFunc(s.srv.cfg.IdleTimeout, func() {
-		s.closeWith(websocket.StatusGoingAway, "idle timeout")
+		s.closeWith(websocket.StatusGoingAway, closeIdle)
 	})
 	for {
 		if !s.readNow && !s.waitReadable() {
@@ -120,7 +124,7 @@ func (s *socket) readFrame() bool {
 			// The library has sent 1009 already; Close still drains the
 			// rest of the message, so the peer reads that frame rather
 			// than a reset connection.
-			s.closeWith(websocket.StatusMessageTooBig, "frame too large")
+			s.closeWith(websocket.StatusMessageTooBig, closeTooLarge)
 		} else {
 			s.closeWith(websocket.StatusNormalClosure, "")
 		}
@@ -136,11 +140,11 @@ func (s *socket) readFrame() bool {
 	if typ != websocket.MessageText {
 		// Phoenix's binary frames carry binary payloads, which no channel
 		// here accepts.
-		s.closeWith(websocket.StatusUnsupportedData, "binary frames are not supported")
+		s.closeWith(websocket.StatusUnsupportedData, closeBinary)
 		return false
 	}
 	s.idle.Reset(s.srv.cfg.IdleTimeout)
-	s.process(buf)
+	s.process(buf.Bytes())
 	// The time spent handling is not the client's silence.
 	s.idle.Reset(s.srv.cfg.IdleTimeout)
 	return !s.isClosing()
@@ -156,12 +160,12 @@ func (s *socket) buffered() bool {
 	return !s.closing && s.br.Buffered() > 0
 }
 
-// process decodes and handles one text message.
-func (s *socket) process(buf *bytes.Buffer) {
+// process decodes and handles one text message, which it does not keep.
+func (s *socket) process(data []byte) {
 	defer func() {
 		if p := recover(); p != nil {
 			s.logger().Error("realtime: panic handling frame", "panic", p, "stack", string(debug.Stack()))
-			s.closeWith(websocket.StatusInternalError, "internal error")
+			s.closeWith(websocket.StatusInternalError, closeInternal)
 		}
 	}()
 	if s.isClosing() {
@@ -171,9 +175,9 @@ func (s *socket) process(buf *bytes.Buffer) {
 	}
 	s.srv.inflight.Add(1)
 	defer s.srv.inflight.Add(-1)
-	f, err := decodeFrame(s.vsn, buf.Bytes())
+	f, err := decodeFrame(s.vsn, data)
 	if err != nil {
-		s.closeWith(websocket.StatusInvalidFramePayloadData, "invalid frame")
+		s.closeWith(websocket.StatusInvalidFramePayloadData, closeInvalidFrame)
 		return
 	}
 	if s.srv.draining.Load() {
@@ -184,7 +188,7 @@ func (s *socket) process(buf *bytes.Buffer) {
 }
 
 // finish undoes everything serve set up; nothing of the socket stays in
-// the hub.
+// the hub. No frame is being handled: the caller has seen to it.
 func (s *socket) finish() {
 	if s.idle != nil {
 		s.idle.Stop()
@@ -198,6 +202,12 @@ func (s *socket) finish() {
 	if s.wtimer != nil {
 		s.wtimer.Stop()
 	}
+	if s.lp != nil {
+		// Before the hub, so that a session gone from the hub is gone
+		// here too; its next poll learns why.
+		_, why := s.closingReason()
+		s.srv.longPolls.remove(s.lp.token, why, s.srv.cfg.now(), s.srv.cfg.LongPollWindow)
+	}
 	s.srv.hub.unregister(s)
 	s.srv.ended(s)
 }
@@ -209,6 +219,19 @@ func (s *socket) expired(now time.Time) bool { return expiredAt(s.expires, now) 
 func (s *socket) logger() *slog.Logger {
 	return s.srv.log.With("socket", s.id, "user", s.userID)
 }
+
+// Close reasons of the socket's own; session.go has the session's.
+const (
+	closeIdle     = "idle timeout"
+	closeShutdown = "server shutting down"
+	closeSlow     = "slow consumer"
+	// What a client sent that closes its socket.
+	closeTooLarge     = "frame too large"
+	closeInvalidFrame = "invalid frame"
+	closeBinary       = "binary frames are not supported"
+	// A bug while handling a frame.
+	closeInternal = "internal error"
+)
 
 func (s *socket) isClosing() bool {
 	s.mu.Lock()
@@ -235,6 +258,16 @@ func (s *socket) beginCloseLocked(code websocket.StatusCode, reason string) (sta
 	s.closeCode, s.closeReason = code, reason
 	s.releaseQueueLocked()
 	return s.startWriterLocked()
+}
+
+// closeNow drops the connection without a handshake, or a LongPoll
+// session without waiting for its last poll: Shutdown's last resort.
+func (s *socket) closeNow() {
+	if s.lp != nil {
+		s.lp.drop()
+		return
+	}
+	_ = s.conn.CloseNow()
 }
 
 var readBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}

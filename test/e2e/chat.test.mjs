@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join as pathJoin, resolve } from "node:path";
 import { promisify } from "node:util";
 import { execFile } from "node:child_process";
-import { Socket, Presence } from "phoenix";
+import { Socket, Presence, LongPoll } from "phoenix";
 import WebSocket from "ws";
 
 const bin = process.env.COMPANYAPI_BIN ?? resolve(import.meta.dirname, "../../bin/companyapi");
@@ -71,14 +71,17 @@ async function newUser(name) {
 }
 
 // connect opens a socket with the token in the query string, or with
-// phoenix.js's authToken (the token in Sec-WebSocket-Protocol).
+// phoenix.js's authToken (the token in Sec-WebSocket-Protocol, or in
+// X-Phoenix-AuthToken over LongPoll); longPoll forces phoenix.js's
+// LongPoll transport, which Node 20 runs on its global fetch.
 // Every socket a test opens, disconnected at the end so that node exits
 // (a socket left open keeps its timers running).
 const sockets = [];
 
-function connect(token, { authToken = false } = {}) {
+function connect(token, { authToken = false, longPoll = false, ...opts } = {}) {
   const auth = authToken ? { authToken: token } : { params: { token } };
-  const socket = new Socket(base.replace("http", "ws") + "/socket", { ...auth, transport: WebSocket, reconnectAfterMs: () => 100000 });
+  const transport = longPoll ? LongPoll : WebSocket;
+  const socket = new Socket(base.replace("http", "ws") + "/socket", { ...auth, transport, reconnectAfterMs: () => 100000, ...opts });
   socket.connect();
   sockets.push(socket);
   return socket;
@@ -107,17 +110,25 @@ function nextPush(channel, event) {
   });
 }
 
-test("two users chat over room:chat with phoenix.js", async () => {
-  const ann = await newUser("ann");
-  const bob = await newUser("bob");
+// chatScenario: two users chat over room:chat, both with connect's options
+// opts; names keep each run's users apart.
+async function chatScenario(names, opts) {
+  const ann = await newUser(names[0]);
+  const bob = await newUser(names[1]);
   const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
   assert.equal(conv.status, 201);
   const convId = conv.body.data.id;
 
-  const annSocket = connect(ann.token);
-  const bobSocket = connect(bob.token);
+  const annSocket = connect(ann.token, opts);
+  const bobSocket = connect(bob.token, opts);
   const annChan = await join(annSocket);
   const bobChan = await join(bobSocket);
+  if (opts.longPoll) {
+    assert.ok(annSocket.conn instanceof LongPoll, "phoenix.js runs over LongPoll");
+  }
+  if (opts.authToken) {
+    assert.ok(!annSocket.endPointURL().includes(ann.token), annSocket.endPointURL());
+  }
 
   const bobGets = nextPush(bobChan, "receive_msg");
   const sent = await push(annChan, "send_msg", { user: bob.id, conv: convId, message: "Hi! This is message" });
@@ -154,7 +165,14 @@ test("two users chat over room:chat with phoenix.js", async () => {
 
   annSocket.disconnect();
   bobSocket.disconnect();
-});
+}
+
+test("two users chat over room:chat with phoenix.js", () => chatScenario(["ann", "bob"], {}));
+
+test("two users chat with phoenix.js forced to LongPoll", () => chatScenario(["lpann", "lpbob"], { longPoll: true }));
+
+test("two users chat over LongPoll with authToken: the token never in the URL", () =>
+  chatScenario(["lpanna", "lpbobby"], { longPoll: true, authToken: true }));
 
 test("two users chat with authToken: the token never in the URL", async () => {
   const ann = await newUser("anna");
@@ -369,4 +387,44 @@ test("a bad token is refused with 403 before the upgrade", async () => {
     ws.on("error", () => {});
   });
   assert.equal(status, 403);
+});
+
+test("logging out ends that token's LongPoll session, and the new session phoenix.js opens is refused", async () => {
+  const u = await newUser("gina");
+  const socket = connect(u.token, { longPoll: true, reconnectAfterMs: () => 50 });
+  await join(socket);
+  const errors = [];
+  const refused = new Promise((ok) => socket.onError((e) => { errors.push(e); if (e === 403) ok(); }));
+  const res = await api("POST", "/api/logout", null, u.token);
+  assert.equal(res.status, 204);
+  await refused;
+  // The waiting poll learned that the session is gone (410); the new
+  // session, with the logged-out token, was refused (403).
+  assert.deepEqual(errors.slice(0, 2), [410, 403]);
+  socket.disconnect();
+});
+
+test("phoenix.js falls back to LongPoll when the WebSocket never opens (longPollFallbackMs)", async () => {
+  const ann = await newUser("hana");
+  const bob = await newUser("ivan");
+  const conv = await api("POST", "/api/conversations", { conversation: { recipient_id: bob.id } }, ann.token);
+  // A WebSocket that never opens nor fails, as behind a proxy that holds
+  // the upgrade: phoenix.js gives up on it after longPollFallbackMs.
+  class BlockedWebSocket {
+    constructor() { this.readyState = 0; }
+    send() { throw new Error("not open"); }
+    close() { this.readyState = 3; }
+  }
+  const annSocket = connect(ann.token, { transport: BlockedWebSocket, longPollFallbackMs: 300 });
+  const annChan = await join(annSocket);
+  assert.ok(annSocket.conn instanceof LongPoll, "phoenix.js fell back to LongPoll");
+  const bobChan = await join(connect(bob.token));
+  const bobGets = nextPush(bobChan, "receive_msg");
+  const sent = await push(annChan, "send_msg", { user: bob.id, conv: conv.body.data.id, message: "after the fallback" });
+  assert.equal(sent.status, "ok");
+  assert.deepEqual((await bobGets).message, sent.response.message);
+  const annGets = nextPush(annChan, "receive_msg");
+  assert.equal((await push(bobChan, "send_msg", { user: ann.id, conv: conv.body.data.id, message: "heard" })).status, "ok");
+  assert.equal((await annGets).message.content, "heard");
+  annSocket.disconnect();
 });
