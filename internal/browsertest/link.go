@@ -1,10 +1,14 @@
 package browsertest
 
 import (
+	"bufio"
+	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Link is a TCP proxy to a server that a test can cut, as a network loss
@@ -17,9 +21,10 @@ type Link struct {
 	ln      net.Listener
 	backend string
 
-	mu    sync.Mutex
-	down  bool
-	conns map[net.Conn]bool
+	mu         sync.Mutex
+	down       bool
+	refuseWebs bool
+	conns      map[net.Conn]bool
 }
 
 // NewLink listens on a free loopback port and forwards to backend
@@ -75,7 +80,20 @@ func (l *Link) forward(c net.Conn) {
 		return
 	}
 	l.conns[c], l.conns[s] = true, true
+	refuse := l.refuseWebs
 	l.mu.Unlock()
+	var from io.Reader = c
+	if refuse {
+		br := bufio.NewReader(c)
+		if isUpgrade(c, br) {
+			_, _ = c.Write([]byte("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+			c.Close()
+			s.Close()
+			l.forget(c, s)
+			return
+		}
+		from = br
+	}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	pipe := func(dst, src net.Conn) {
@@ -85,13 +103,49 @@ func (l *Link) forward(c net.Conn) {
 		dst.Close()
 		src.Close()
 	}
-	go pipe(s, c)
+	go func() {
+		defer wg.Done()
+		_, _ = io.Copy(s, from)
+		s.Close()
+		c.Close()
+	}()
 	go pipe(c, s)
 	wg.Wait()
+	l.forget(c, s)
+}
+
+func (l *Link) forget(c, s net.Conn) {
 	l.mu.Lock()
 	delete(l.conns, c)
 	delete(l.conns, s)
 	l.mu.Unlock()
+}
+
+// RefuseWebSockets makes the link answer 403 to WebSocket upgrades, as a
+// company proxy that blocks them does; other requests go through. It
+// looks at the first request of each connection only, which is where
+// browsers ask for an upgrade (a WebSocket gets a connection of its own).
+func (l *Link) RefuseWebSockets() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.refuseWebs = true
+}
+
+// isUpgrade peeks at the request head waiting in br, leaving it there.
+func isUpgrade(c net.Conn, br *bufio.Reader) bool {
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	defer c.SetReadDeadline(time.Time{})
+	for n := 1; n <= br.Size(); n++ {
+		head, err := br.Peek(n)
+		if err != nil {
+			return false
+		}
+		if bytes.HasSuffix(head, []byte("\r\n\r\n")) {
+			req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(head)))
+			return err == nil && req.Header.Get("Upgrade") != ""
+		}
+	}
+	return false
 }
 
 // Cut drops every connection through the link and refuses new ones.

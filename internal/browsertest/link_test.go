@@ -59,3 +59,37 @@ func TestLink(t *testing.T) {
 		t.Fatalf("after Restore: %q %v", status, err)
 	}
 }
+
+// TestLinkRefusingWebSockets: a link that refuses WebSockets answers an
+// upgrade 403 and passes other requests through.
+func TestLinkRefusingWebSockets(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Upgrade") != "" {
+			w.WriteHeader(http.StatusSwitchingProtocols)
+			return
+		}
+		_, _ = w.Write([]byte("pong"))
+	}))
+	defer srv.Close()
+	l := NewLink(t, strings.TrimPrefix(srv.URL, "http://"))
+	l.RefuseWebSockets()
+	get := func(upgrade bool) int {
+		req, _ := http.NewRequest("GET", l.URL+"/socket/websocket", nil)
+		if upgrade {
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "websocket")
+		}
+		res, err := (&http.Transport{}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if code := get(true); code != http.StatusForbidden {
+		t.Errorf("an upgrade through the link: %d, want 403", code)
+	}
+	if code := get(false); code != http.StatusOK {
+		t.Errorf("a plain request through the link: %d, want 200", code)
+	}
+}

@@ -2307,7 +2307,7 @@ var Socket = class {
 // src/live.js
 var SESSION_ENDED = ["logged out", "signed out", "token expired"];
 function connectLive(joinParams, on) {
-  const socket = new Socket("/socket", { authToken: () => session.token ?? "" });
+  const socket = new Socket("/socket", { authToken: () => session.token ?? "", longPollFallbackMs: 3e3 });
   const chat = socket.channel("room:chat", joinParams);
   const presence = new Presence(chat);
   let paused = false;

@@ -13,7 +13,9 @@ export const SESSION_ENDED = ["logged out", "signed out", "token expired"];
 export function connectLive(joinParams, on) {
   // A function, so that a reconnect after a password change uses the new
   // token; in Sec-WebSocket-Protocol, not in the URL (and so not in logs).
-  const socket = new Socket("/socket", { authToken: () => session.token ?? "" });
+  // longPollFallbackMs: where a proxy blocks WebSockets (common in
+  // companies), phoenix.js falls back to /socket/longpoll by itself.
+  const socket = new Socket("/socket", { authToken: () => session.token ?? "", longPollFallbackMs: 3000 });
   const chat = socket.channel("room:chat", joinParams);
   const presence = new Presence(chat);
   let paused = false;
