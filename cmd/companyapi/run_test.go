@@ -1,38 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/companyapi/companyapi/internal/apitest"
 	"github.com/companyapi/companyapi/internal/storetest"
+	"github.com/companyapi/companyapi/internal/testlog"
 )
-
-// lockedBuffer is an io.Writer safe for the server's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // client checks every answer against api/openapi.yaml: an answer the
 // document does not describe is the request's error.
@@ -44,7 +25,7 @@ func envFunc(kv map[string]string) func(string) string {
 
 func runCmd(t *testing.T, env map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb testlog.Buffer
 	err := run(context.Background(), args, envFunc(env), &out, &errb)
 	code = exitCode(err, &errb)
 	return code, out.String(), errb.String()
@@ -144,11 +125,11 @@ func startServer(t *testing.T, env map[string]string) (string, func() error) {
 }
 
 // startServerOut is startServer that also returns what serve printed.
-func startServerOut(t *testing.T, env map[string]string) (string, *lockedBuffer, func() error) {
+func startServerOut(t *testing.T, env map[string]string) (string, *testlog.Buffer, func() error) {
 	t.Helper()
 	env["ADDR"] = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb lockedBuffer
+	var out, errb testlog.Buffer
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, []string{"serve"}, envFunc(env), &out, &errb) }()
 	deadline := time.Now().Add(20 * time.Second)

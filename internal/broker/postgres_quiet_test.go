@@ -1,34 +1,14 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/companyapi/companyapi/internal/storetest"
+	"github.com/companyapi/companyapi/internal/testlog"
 )
-
-// lockedBuffer is a log destination the listener's goroutine may write to
-// while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestPostgresCloseIsQuiet: closing the broker (every node's clean
 // shutdown) drops the listening connection itself; that is no lost
@@ -36,7 +16,7 @@ func (l *lockedBuffer) String() string {
 // the listening connection, reconnecting" at warn level on every SIGTERM.
 func TestPostgresCloseIsQuiet(t *testing.T) {
 	url := storetest.PostgresURL(t)
-	var logs lockedBuffer
+	var logs testlog.Buffer
 	p, err := OpenPostgres(context.Background(), url, slog.New(slog.NewTextHandler(&logs, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/companyapi/companyapi/internal/metrics"
 	"github.com/companyapi/companyapi/internal/metrics/metricstest"
+	"github.com/companyapi/companyapi/internal/testlog"
 )
 
 // TestLongPollChat: a LongPoll client and a WebSocket client chat over
@@ -457,7 +458,7 @@ func TestLongPollShutdown(t *testing.T) {
 func TestLongPollObserved(t *testing.T) {
 	b := newFakeBackend(t)
 	m := metrics.New("test")
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	mt := &manualTimers{}
 	ts := startServer(t, b, Config{Metrics: m, Logger: slog.New(slog.NewJSONHandler(logs, nil)), afterFunc: mt.afterFunc})
 	m.Sockets(ts.srv.Counts)

@@ -1,12 +1,10 @@
 package realtime
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,25 +13,8 @@ import (
 	"github.com/companyapi/companyapi/internal/chat"
 	"github.com/companyapi/companyapi/internal/metrics"
 	"github.com/companyapi/companyapi/internal/metrics/metricstest"
+	"github.com/companyapi/companyapi/internal/testlog"
 )
-
-// lockedBuffer is a log destination safe for the sockets' goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSocketsObserved: sockets open and joined are read from the hub;
 // joins, frames in and out, pushes and closes are counted as they happen;
@@ -42,7 +23,7 @@ func (l *lockedBuffer) String() string {
 func TestSocketsObserved(t *testing.T) {
 	b := newFakeBackend(t)
 	m := metrics.New("test")
-	logs := &lockedBuffer{}
+	logs := &testlog.Buffer{}
 	ts := startServer(t, b, Config{Metrics: m, Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	m.Sockets(ts.srv.Counts)
 	ann, _, a1 := ts.user(t, vsn2)
