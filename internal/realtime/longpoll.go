@@ -140,6 +140,13 @@ func (h longPollHandler) post(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	// Before the body is read: concurrent POSTs on one session would
+	// each hold up to maxBatchBody in memory.
+	if !s.lp.posting.CompareAndSwap(false, true) {
+		writeLongPoll(w, lpAnswer{status: http.StatusConflict, message: wordPostUnderWay})
+		return
+	}
+	defer s.lp.posting.Store(false)
 	buf := getReadBuffer()
 	defer putReadBuffer(buf)
 	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBatchBody(srv.cfg.MaxFrame)))
@@ -198,6 +205,11 @@ func (srv *Server) session(w http.ResponseWriter, token string) *socket {
 // session ended more than a window ago, lives on another node, or never
 // existed.
 const wordUnknownSession = "unknown session"
+
+// wordPostUnderWay refuses a POST on a session that is reading or
+// handling another: phoenix.js waits for a batch's answer before sending
+// the next, so only another client does this.
+const wordPostUnderWay = "conflict"
 
 // goneReason is the message of a 410 for a session that ended with reason
 // ("": its client went away).

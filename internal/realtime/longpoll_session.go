@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -25,6 +26,9 @@ type longPoll struct {
 	// does; serve takes it too, so that no frame is being handled while
 	// the socket's channels go.
 	in sync.Mutex
+	// posting is set while a POST is read and handled: phoenix.js sends
+	// one at a time, and a session holds at most one body in memory.
+	posting atomic.Bool
 
 	// The rest is guarded by sock.mu.
 	//

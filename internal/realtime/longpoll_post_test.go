@@ -1,0 +1,55 @@
+package realtime
+
+import (
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestLongPollOnePostAtATime: a session reads one POST at a time, as
+// phoenix.js sends them (it waits for a batch's answer before the next).
+// A second POST while one is under way is refused before its body is
+// read, so that one session cannot hold many bodies of up to 100 frames
+// each in memory at once; the session and the first POST go on.
+func TestLongPollOnePostAtATime(t *testing.T) {
+	b := newFakeBackend(t)
+	ts := startServer(t, b, Config{})
+	_, _, c := ts.lpUser(t, vsn2)
+
+	pr, pw := io.Pipe()
+	req, _ := http.NewRequest(http.MethodPost, ts.ts.URL+"/socket/longpoll?"+c.lp.sessionQuery().Encode(), pr)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	first := make(chan int, 1)
+	go func() {
+		res, err := (&http.Client{Transport: ts.transport}).Do(req)
+		if err != nil {
+			first <- -1
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if strings.HasPrefix(string(b), `{"status":200`) {
+			first <- 200
+		} else {
+			first <- 0
+		}
+	}()
+	_, _ = pw.Write([]byte(`[null,"x1","phoenix",`))
+	eventually(t, "the first POST to be read", func() bool { return ts.lpSocket(c).lp.posting.Load() })
+
+	r := c.lp.post(`[null,"2","phoenix","heartbeat",{}]`, "application/x-ndjson")
+	if r.Status != http.StatusConflict || r.Message != wordPostUnderWay {
+		t.Fatalf("a second POST at once: %+v", r)
+	}
+	_, _ = pw.Write([]byte(`"heartbeat",{}]` + "\n"))
+	_ = pw.Close()
+	if s := <-first; s != 200 {
+		t.Fatalf("the first POST: %d", s)
+	}
+	if s := ts.lpSocket(c); s == nil || s.isClosing() {
+		t.Fatal("the session ended")
+	}
+	c.expectReply(nil, "x1", topicPhoenix, "ok")
+	c.heartbeat()
+}
