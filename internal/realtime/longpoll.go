@@ -149,13 +149,12 @@ func (h longPollHandler) post(w http.ResponseWriter, r *http.Request) {
 	defer s.lp.posting.Store(false)
 	buf := getReadBuffer()
 	defer putReadBuffer(buf)
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBatchBody(srv.cfg.MaxFrame)))
-	var frames [][]byte
-	if err == nil {
-		frames, err = splitBatch(buf.Bytes(), r.Header.Get("Content-Type"), srv.cfg.MaxFrame)
-	}
+	batch := newBatchReader(http.MaxBytesReader(w, r.Body, maxBatchBody(srv.cfg.MaxFrame)), r.Header.Get("Content-Type"), srv.cfg.MaxFrame, buf)
+	closed, why, err := s.lp.publish(batch.next)
 	var tooLarge *http.MaxBytesError
 	switch {
+	case closed:
+		// The session ended before the body did: its end is the answer.
 	case errors.As(err, &tooLarge) || errors.Is(err, errBatchTooLarge):
 		s.closeWith(websocket.StatusMessageTooBig, closeTooLarge)
 		writeLongPoll(w, lpAnswer{status: http.StatusRequestEntityTooLarge, message: closeTooLarge})
@@ -173,7 +172,6 @@ func (h longPollHandler) post(w http.ResponseWriter, r *http.Request) {
 		writeLongPoll(w, lpAnswer{status: http.StatusBadRequest, message: "unreadable body"})
 		return
 	}
-	closed, why := s.lp.publish(frames)
 	switch {
 	case !closed:
 		writeLongPoll(w, lpAnswer{status: http.StatusOK})

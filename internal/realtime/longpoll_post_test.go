@@ -18,6 +18,7 @@ func TestLongPollOnePostAtATime(t *testing.T) {
 	_, _, c := ts.lpUser(t, vsn2)
 
 	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() })
 	req, _ := http.NewRequest(http.MethodPost, ts.ts.URL+"/socket/longpoll?"+c.lp.sessionQuery().Encode(), pr)
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	first := make(chan int, 1)
@@ -52,4 +53,38 @@ func TestLongPollOnePostAtATime(t *testing.T) {
 	}
 	c.expectReply(nil, "x1", topicPhoenix, "ok")
 	c.heartbeat()
+}
+
+// TestLongPollPostStreams: a POST's frames are handled as their lines
+// arrive, as a WebSocket's are, so that a POST holds one frame in memory
+// rather than its whole body (up to 100 frames of MaxFrame): the first
+// frame's reply is polled while the body is still coming.
+func TestLongPollPostStreams(t *testing.T) {
+	b := newFakeBackend(t)
+	ts := startServer(t, b, Config{})
+	_, _, c := ts.lpUser(t, vsn2)
+
+	pr, pw := io.Pipe()
+	t.Cleanup(func() { _ = pw.Close() })
+	req, _ := http.NewRequest(http.MethodPost, ts.ts.URL+"/socket/longpoll?"+c.lp.sessionQuery().Encode(), pr)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	first := make(chan string, 1)
+	go func() {
+		res, err := (&http.Client{Transport: ts.transport}).Do(req)
+		if err != nil {
+			first <- err.Error()
+			return
+		}
+		b, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		first <- string(b)
+	}()
+	_, _ = pw.Write([]byte(`[null,"x1","phoenix","heartbeat",{}]` + "\n"))
+	c.expectReply(nil, "x1", topicPhoenix, "ok")
+	_, _ = pw.Write([]byte(`[null,"x2","phoenix","heartbeat",{}]`))
+	_ = pw.Close()
+	if s := <-first; s != `{"status":200}` {
+		t.Fatalf("the POST: %s", s)
+	}
+	c.expectReply(nil, "x2", topicPhoenix, "ok")
 }
