@@ -169,7 +169,7 @@ func (h longPollHandler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		// The client went away mid-body, or sent it too slowly.
-		writeLongPoll(w, lpAnswer{status: http.StatusBadRequest, message: "unreadable body"})
+		writeLongPoll(w, lpAnswer{status: http.StatusBadRequest, message: wordUnreadableBody})
 		return
 	}
 	switch {
@@ -208,6 +208,10 @@ const wordUnknownSession = "unknown session"
 // handling another: phoenix.js waits for a batch's answer before sending
 // the next, so only another client does this.
 const wordPostUnderWay = "conflict"
+
+// wordUnreadableBody answers a POST whose body could not be read to its
+// end: errors.md's word for it.
+const wordUnreadableBody = "invalid json"
 
 // goneReason is the message of a 410 for a session that ended with reason
 // ("": its client went away).

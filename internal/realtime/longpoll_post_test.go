@@ -1,10 +1,13 @@
 package realtime
 
 import (
+	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestLongPollOnePostAtATime: a session reads one POST at a time, as
@@ -87,4 +90,23 @@ func TestLongPollPostStreams(t *testing.T) {
 		t.Fatalf("the POST: %s", s)
 	}
 	c.expectReply(nil, "x2", topicPhoenix, "ok")
+}
+
+// TestLongPollUnreadableBody: a body that cannot be read to its end is
+// answered 400 in errors.md's word for it, "invalid json", after the
+// frames before the fault were handled; the session goes on.
+func TestLongPollUnreadableBody(t *testing.T) {
+	b := newFakeBackend(t)
+	ts := startServer(t, b, Config{})
+	_, _, c := ts.lpUser(t, vsn2)
+	body := io.MultiReader(strings.NewReader(`[null,"x1","phoenix","heartbeat",{}]`+"\n"), iotest.ErrReader(errors.New("connection reset")))
+	req := httptest.NewRequest(http.MethodPost, "/socket/longpoll?"+c.lp.sessionQuery().Encode(), body)
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	rec := httptest.NewRecorder()
+	ts.srv.LongPoll().ServeHTTP(rec, req)
+	if got := rec.Body.String(); got != `{"status":400,"message":"invalid json"}` {
+		t.Fatalf("answer %s", got)
+	}
+	c.expectReply(nil, "x1", topicPhoenix, "ok")
+	c.heartbeat()
 }
