@@ -110,3 +110,30 @@ func TestLongPollUnreadableBody(t *testing.T) {
 	c.expectReply(nil, "x1", topicPhoenix, "ok")
 	c.heartbeat()
 }
+
+// TestLongPollOneIdleTimer: re-arming a session's idle timer stops the one
+// it replaces. Two polls at once (one answered at once, the other woken
+// by the same frames) both re-arm it; the timer replaced was left running
+// until it fired, one per such poll.
+func TestLongPollOneIdleTimer(t *testing.T) {
+	b := newFakeBackend(t)
+	mt := &manualTimers{}
+	ts := startServer(t, b, Config{afterFunc: mt.afterFunc})
+	_, _, c := ts.lpUser(t, vsn2)
+	s := ts.lpSocket(c)
+	s.mu.Lock()
+	s.lp.armIdleLocked()
+	s.lp.armIdleLocked()
+	s.mu.Unlock()
+	mt.mu.Lock()
+	defer mt.mu.Unlock()
+	running := 0
+	for _, tm := range mt.timers {
+		if !tm.stopped {
+			running++
+		}
+	}
+	if running != 1 {
+		t.Fatalf("%d idle timers running, want 1", running)
+	}
+}

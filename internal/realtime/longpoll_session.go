@@ -267,7 +267,7 @@ func (lp *longPoll) armLocked(d time.Duration) {
 	if lp.ended {
 		return
 	}
-	lp.idleGen++
+	lp.stopIdleLocked() // the timer replaced, if any, does not run on
 	gen := lp.idleGen
 	lp.idle = lp.sock.srv.cfg.afterFunc(d, func() { lp.idleFired(gen) })
 }
