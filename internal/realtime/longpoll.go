@@ -140,15 +140,21 @@ func (h longPollHandler) post(w http.ResponseWriter, r *http.Request) {
 	if s == nil {
 		return
 	}
+	// Before the body is read: concurrent POSTs on one session would
+	// each hold up to maxBatchBody in memory.
+	if !s.lp.posting.CompareAndSwap(false, true) {
+		writeLongPoll(w, lpAnswer{status: http.StatusConflict, message: wordPostUnderWay})
+		return
+	}
+	defer s.lp.posting.Store(false)
 	buf := getReadBuffer()
 	defer putReadBuffer(buf)
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBatchBody(srv.cfg.MaxFrame)))
-	var frames [][]byte
-	if err == nil {
-		frames, err = splitBatch(buf.Bytes(), r.Header.Get("Content-Type"), srv.cfg.MaxFrame)
-	}
+	batch := newBatchReader(http.MaxBytesReader(w, r.Body, maxBatchBody(srv.cfg.MaxFrame)), r.Header.Get("Content-Type"), srv.cfg.MaxFrame, buf)
+	closed, why, err := s.lp.publish(batch.next)
 	var tooLarge *http.MaxBytesError
 	switch {
+	case closed:
+		// The session ended before the body did: its end is the answer.
 	case errors.As(err, &tooLarge) || errors.Is(err, errBatchTooLarge):
 		s.closeWith(websocket.StatusMessageTooBig, closeTooLarge)
 		writeLongPoll(w, lpAnswer{status: http.StatusRequestEntityTooLarge, message: closeTooLarge})
@@ -163,10 +169,9 @@ func (h longPollHandler) post(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		// The client went away mid-body, or sent it too slowly.
-		writeLongPoll(w, lpAnswer{status: http.StatusBadRequest, message: "unreadable body"})
+		writeLongPoll(w, lpAnswer{status: http.StatusBadRequest, message: wordUnreadableBody})
 		return
 	}
-	closed, why := s.lp.publish(frames)
 	switch {
 	case !closed:
 		writeLongPoll(w, lpAnswer{status: http.StatusOK})
@@ -198,6 +203,15 @@ func (srv *Server) session(w http.ResponseWriter, token string) *socket {
 // session ended more than a window ago, lives on another node, or never
 // existed.
 const wordUnknownSession = "unknown session"
+
+// wordPostUnderWay refuses a POST on a session that is reading or
+// handling another: phoenix.js waits for a batch's answer before sending
+// the next, so only another client does this.
+const wordPostUnderWay = "conflict"
+
+// wordUnreadableBody answers a POST whose body could not be read to its
+// end: errors.md's word for it.
+const wordUnreadableBody = "invalid json"
 
 // goneReason is the message of a 410 for a session that ended with reason
 // ("": its client went away).

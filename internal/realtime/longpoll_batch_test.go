@@ -45,3 +45,28 @@ func TestSplitBatch(t *testing.T) {
 		})
 	}
 }
+
+// FuzzSplitBatch: any body splits without panicking, into frames within
+// the bounds, or is refused.
+func FuzzSplitBatch(f *testing.F) {
+	f.Add([]byte("[1]\n{}\r\n\n[2]"), true)
+	f.Add([]byte("x"), false)
+	f.Fuzz(func(t *testing.T, body []byte, ndjson bool) {
+		ct := "text/plain"
+		if ndjson {
+			ct = "application/x-ndjson; charset=utf-8"
+		}
+		frames, err := splitBatch(body, ct, 64)
+		if err != nil {
+			return
+		}
+		if len(frames) == 0 || len(frames) > maxBatch {
+			t.Fatalf("%d frames", len(frames))
+		}
+		for _, fr := range frames {
+			if len(fr) > 64 {
+				t.Fatalf("frame of %d bytes", len(fr))
+			}
+		}
+	})
+}

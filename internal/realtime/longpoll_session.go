@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"io"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -25,6 +27,9 @@ type longPoll struct {
 	// does; serve takes it too, so that no frame is being handled while
 	// the socket's channels go.
 	in sync.Mutex
+	// posting is set while a POST is read and handled: phoenix.js sends
+	// one at a time, and a session holds at most one body in memory.
+	posting atomic.Bool
 
 	// The rest is guarded by sock.mu.
 	//
@@ -203,27 +208,47 @@ func (lp *longPoll) answerLocked() (pollAnswer, bool) {
 	return pollAnswer{}, false
 }
 
-// publish handles a POST's frames in order, as a WebSocket handles the
-// messages it reads. It reports whether the session ended before taking
-// them all, and why: the frames after its end are dropped. A session that
-// one of the frames ended (an invalid one) counts too; one that ended
-// after the last was handled (Shutdown) took them all.
-func (lp *longPoll) publish(frames [][]byte) (closed bool, why string) {
+// publish handles a POST's frames in order, as next reads them, as a
+// WebSocket handles the messages it reads. It reports whether the session
+// ended before taking them all, and why: the frames after its end are
+// not read. A session that one of the frames ended (an invalid one)
+// counts too; one that ended after the last was handled (Shutdown) took
+// them all. err is next's, other than io.EOF: the body is refused from
+// that frame on, the ones before it having been handled.
+func (lp *longPoll) publish(next func() ([]byte, error)) (closed bool, why string, err error) {
+	s := lp.sock
+	for {
+		var data []byte
+		if data, err = next(); err != nil {
+			break
+		}
+		if closed, why = lp.handle(data); closed {
+			return closed, why, nil
+		}
+	}
+	if err == io.EOF {
+		err = nil
+	}
+	if closed, why = s.closingReason(); closed && (why == closeInvalidFrame || why == closeInternal) {
+		return closed, why, nil
+	}
+	return false, "", err
+}
+
+// handle handles one frame unless the session has ended, which it
+// reports, and why. lp.in is held per frame: serve waits for it, not for
+// the rest of a slow body.
+func (lp *longPoll) handle(data []byte) (closed bool, why string) {
 	s := lp.sock
 	lp.in.Lock()
 	defer lp.in.Unlock()
-	for _, data := range frames {
-		if s.expired(s.srv.cfg.now()) {
-			s.closeWith(websocket.StatusPolicyViolation, closeTokenExpired)
-		}
-		if closed, why = s.closingReason(); closed {
-			return closed, why
-		}
-		s.process(data)
+	if s.expired(s.srv.cfg.now()) {
+		s.closeWith(websocket.StatusPolicyViolation, closeTokenExpired)
 	}
-	if closed, why = s.closingReason(); closed && (why == closeInvalidFrame || why == closeInternal) {
+	if closed, why = s.closingReason(); closed {
 		return closed, why
 	}
+	s.process(data)
 	return false, ""
 }
 
@@ -242,7 +267,7 @@ func (lp *longPoll) armLocked(d time.Duration) {
 	if lp.ended {
 		return
 	}
-	lp.idleGen++
+	lp.stopIdleLocked() // the timer replaced, if any, does not run on
 	gen := lp.idleGen
 	lp.idle = lp.sock.srv.cfg.afterFunc(d, func() { lp.idleFired(gen) })
 }
