@@ -26,6 +26,8 @@ func newSockets(cfg config.Config, authn *auth.Authenticator, svc *chat.Service,
 		AllowedOrigins:    cfg.AllowedOrigins,
 		AnyOrigin:         cfg.Dev() && len(cfg.AllowedOrigins) == 0,
 		MaxSocketsPerUser: cfg.MaxSocketsPerUser,
+		// A LongPoll session stands for the connection a WebSocket holds.
+		MaxLongPollsPerClient: cfg.MaxConnsPerIP,
 	})
 }
 

@@ -65,7 +65,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if ip == nil || l.exempt(ip) {
 			return c, nil
 		}
-		key := addrKey(ip)
+		key := AddrKey(ip)
 		if l.acquire(key) {
 			return &conn{Conn: c, release: func() { l.release(key) }}, nil
 		}
@@ -80,10 +80,10 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// addrKey is what the cap counts by: an IPv4 address, or an IPv6
+// AddrKey is what the cap counts by: an IPv4 address, or an IPv6
 // address's /64, which one host or home network gets whole and could
 // otherwise spend on as many slots as it has addresses.
-func addrKey(ip net.IP) string {
+func AddrKey(ip net.IP) string {
 	if ip.To4() != nil {
 		return ip.String()
 	}

@@ -17,7 +17,7 @@ func TestAddrKey(t *testing.T) {
 		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9", true},
 		{"2001:db8:1:2::1", "2001:db8:1:3::1", false},
 	} {
-		if same := addrKey(net.ParseIP(c.a)) == addrKey(net.ParseIP(c.b)); same != c.same {
+		if same := AddrKey(net.ParseIP(c.a)) == AddrKey(net.ParseIP(c.b)); same != c.same {
 			t.Errorf("%s and %s share a key: %v, want %v", c.a, c.b, same, c.same)
 		}
 	}

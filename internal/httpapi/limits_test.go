@@ -3,11 +3,13 @@ package httpapi_test
 import (
 	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/companyapi/companyapi/internal/chat"
+	"github.com/companyapi/companyapi/internal/connlimit"
 	"github.com/companyapi/companyapi/internal/httpapi"
 	"github.com/companyapi/companyapi/internal/storetest"
 )
@@ -57,5 +59,35 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if code := login(direct, "198.51.100.7", "203.0.113.9"); code != 429 {
 		t.Fatalf("untrusted X-Forwarded-For changed the client: %d, want 429", code)
+	}
+}
+
+// TestLongPollClient: the LongPoll handler learns the client's address as
+// TRUSTED_PROXIES lets it be told, for its cap on sessions per client; an
+// untrusted peer's X-Forwarded-For is ignored.
+func TestLongPollClient(t *testing.T) {
+	st := storetest.SQLite(t)
+	_, proxy, _ := net.ParseCIDR("192.0.2.0/24")
+	var got string
+	lp := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, _ = connlimit.Client(r.Context())
+	})
+	v := newEnv(t, st, func(c *httpapi.Config, _ *chat.Config) {
+		c.TrustedProxies = []*net.IPNet{proxy}
+		c.LongPoll = lp
+	})
+	for _, c := range []struct{ peer, forwarded, want string }{
+		{"192.0.2.10", "203.0.113.1", "203.0.113.1"},
+		{"198.51.100.7", "203.0.113.1", "198.51.100.7"},
+		{"192.0.2.10", "2001:db8:1:2:3::9", "2001:db8:1:2::/64"},
+	} {
+		got = ""
+		req := httptest.NewRequest("GET", "/socket/longpoll?vsn=2.0.0", nil)
+		req.RemoteAddr = c.peer + ":1234"
+		req.Header.Set("X-Forwarded-For", c.forwarded)
+		v.e.ServeHTTP(httptest.NewRecorder(), req)
+		if got != c.want {
+			t.Errorf("from %s forwarding %s: client %q, want %q", c.peer, c.forwarded, got, c.want)
+		}
 	}
 }

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"net"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/companyapi/companyapi/api"
+	"github.com/companyapi/companyapi/internal/connlimit"
 )
 
 // routes is the whole API on one screen. Every route here is documented in
@@ -43,7 +45,16 @@ func (s *server) routes(e *echo.Echo, cfg Config) {
 		e.GET("/socket/websocket", echo.WrapHandler(cfg.Socket))
 	}
 	if cfg.LongPoll != nil {
-		h := echo.WrapHandler(cfg.LongPoll)
+		// The client's address as TRUSTED_PROXIES lets it be told, for
+		// the cap on LongPoll sessions per client.
+		h := func(c echo.Context) error {
+			r := c.Request()
+			if ip := net.ParseIP(c.RealIP()); ip != nil {
+				r = r.WithContext(connlimit.WithClient(r.Context(), ip))
+			}
+			cfg.LongPoll.ServeHTTP(c.Response(), r)
+			return nil
+		}
 		e.GET(longPollPath, h)
 		e.POST(longPollPath, h)
 		// Its own preflight answer: CORS for the socket's origins.

@@ -116,6 +116,12 @@ type Config struct {
 	// session that has had no poll waiting for 1.5 times this is closed.
 	// Default 10 s: phoenix.js gives up on a poll after 20 s.
 	LongPollWindow time.Duration
+	// MaxLongPollsPerClient caps the LongPoll sessions one client address
+	// (connlimit.WithClient) may hold on this server; the next is refused with
+	// 500 "too many connections" (phoenix.js retries). A WebSocket holds a
+	// connection, which the listener caps per address; a LongPoll session
+	// holds none between its polls, so it is counted here. 0: no cap.
+	MaxLongPollsPerClient int
 
 	// now is the clock that token expiry is checked against; tests move it.
 	now func() time.Time
@@ -146,7 +152,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Chat == nil {
 		return c, errors.New("realtime: Config.Chat is required")
 	}
-	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 || c.MaxSocketsPerUser < 0 || c.LongPollWindow < 0 {
+	if c.IdleTimeout < 0 || c.WriteTimeout < 0 || c.SendTimeout < 0 || c.OutboundQueue < 0 || c.MaxFrame < 0 || c.MaxSocketsPerUser < 0 || c.LongPollWindow < 0 || c.MaxLongPollsPerClient < 0 {
 		return c, errors.New("realtime: Config timeouts and limits must not be negative")
 	}
 	if c.Logger == nil {

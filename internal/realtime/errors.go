@@ -71,4 +71,5 @@ const (
 	wordTokenRevoked = "token revoked"
 	// wordTooManySockets refuses a connect over MaxSocketsPerUser (429).
 	wordTooManySockets = "too many sockets"
+	wordTooManyConns   = "too many connections"
 )

@@ -97,9 +97,14 @@ func (h longPollHandler) open(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.release()
+	client := clientOf(r)
+	if !srv.longPolls.reserve(client, srv.cfg.MaxLongPollsPerClient) {
+		writeLongPoll(w, lpAnswer{status: http.StatusInternalServerError, message: wordTooManyConns})
+		return
+	}
 	s := srv.newSocket(c)
-	lp := newLongPoll(s)
-	srv.longPolls.add(lp.token, s)
+	lp := newLongPoll(s, client)
+	srv.longPolls.add(s)
 	srv.start(s, c.sess, lp.serve)
 	if closed, why := s.closingReason(); closed {
 		// Shutdown began, or the token was logged out, while it opened.

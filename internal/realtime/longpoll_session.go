@@ -20,8 +20,9 @@ import (
 // waits for it (poll). Nothing runs between requests but two timers and
 // one parked goroutine (serve), which ends the session.
 type longPoll struct {
-	sock  *socket
-	token string // the session's name, 144 random bits (newSessionToken)
+	sock   *socket
+	token  string // the session's name, 144 random bits (newSessionToken)
+	client string // the address it is counted against (clientOf)
 
 	// in orders the POSTs' frames, as a WebSocket's one reading goroutine
 	// does; serve takes it too, so that no frame is being handled while
@@ -57,8 +58,8 @@ type pollAnswer struct {
 }
 
 // newLongPoll makes s a LongPoll session with a fresh token.
-func newLongPoll(s *socket) *longPoll {
-	lp := &longPoll{sock: s, token: newSessionToken(), over: make(chan struct{})}
+func newLongPoll(s *socket, client string) *longPoll {
+	lp := &longPoll{sock: s, token: newSessionToken(), client: client, over: make(chan struct{})}
 	s.lp = lp
 	s.mu.Lock()
 	lp.armIdleLocked()
@@ -320,6 +321,8 @@ func (lp *longPoll) drop() {
 type longPolls struct {
 	mu   sync.RWMutex
 	live map[string]*socket
+	// perClient counts the live sessions of each client address.
+	perClient map[string]int
 	// ended holds the sessions that ended lately; gone lists their
 	// tokens oldest first, for pruning.
 	ended map[string]endedSession
@@ -331,14 +334,31 @@ type endedSession struct {
 	at     time.Time
 }
 
-func (l *longPolls) add(token string, s *socket) {
+// reserve counts a session more for client, unless it holds max already
+// (0: no cap); add then registers it, and its removal uncounts it.
+func (l *longPolls) reserve(client string, max int) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.init()
+	if max > 0 && l.perClient[client] >= max {
+		return false
+	}
+	l.perClient[client]++
+	return true
+}
+
+func (l *longPolls) add(s *socket) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.live[s.lp.token] = s
+}
+
+func (l *longPolls) init() {
 	if l.live == nil {
 		l.live = make(map[string]*socket)
 		l.ended = make(map[string]endedSession)
+		l.perClient = make(map[string]int)
 	}
-	l.live[token] = s
 }
 
 // get finds a session: live, or ended within memory of now, and why.
@@ -357,10 +377,17 @@ func (l *longPolls) get(token string, now time.Time, memory time.Duration) (s *s
 
 // remove forgets a session that ended for reason at now; its token is
 // remembered for memory, and older ones are forgotten.
-func (l *longPolls) remove(token, reason string, now time.Time, memory time.Duration) {
+func (l *longPolls) remove(lp *longPoll, reason string, now time.Time, memory time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	token := lp.token
+	if _, ok := l.live[token]; !ok {
+		return // removed already
+	}
 	delete(l.live, token)
+	if l.perClient[lp.client]--; l.perClient[lp.client] <= 0 {
+		delete(l.perClient, lp.client)
+	}
 	n := 0
 	for n < len(l.gone) && now.Sub(l.ended[l.gone[n]].at) > memory {
 		delete(l.ended, l.gone[n])

@@ -497,3 +497,30 @@ func TestLongPollObserved(t *testing.T) {
 		}
 	}
 }
+
+// TestLongPollCapPerClient: one client address holds at most
+// MaxLongPollsPerClient sessions whatever the users (a WebSocket holds a
+// connection, which the listener caps per address; a session holds none
+// between polls); over it a session is refused 500 (phoenix.js retries)
+// "too many connections", and a session that ends frees its place.
+func TestLongPollCapPerClient(t *testing.T) {
+	b := newFakeBackend(t)
+	ts := startServer(t, b, Config{MaxLongPollsPerClient: 2})
+	_, tok1 := b.NewUser(t)
+	_, tok2 := b.NewUser(t)
+	_, tok3 := b.NewUser(t)
+	first := ts.lpDial(t, tok1, vsn2, false)
+	first.heartbeat()
+	ts.lpDial(t, tok2, vsn2, false).heartbeat()
+
+	if r := ts.lp(t, http.MethodGet, query(tok3, vsn2), nil, ""); r.Status != http.StatusInternalServerError || r.Message != wordTooManyConns {
+		t.Fatalf("a third session from the address, another user's: %+v", r)
+	}
+	// A frame that is not one ends the first session, as it would close a
+	// WebSocket.
+	first.lp.post("not a frame", "application/x-ndjson")
+	eventually(t, "a place to free up", func() bool {
+		r := ts.lp(t, http.MethodGet, query(tok3, vsn2), nil, "")
+		return r.Status == http.StatusGone && r.Token != nil
+	})
+}

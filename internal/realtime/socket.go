@@ -206,7 +206,7 @@ func (s *socket) finish() {
 		// Before the hub, so that a session gone from the hub is gone
 		// here too; its next poll learns why.
 		_, why := s.closingReason()
-		s.srv.longPolls.remove(s.lp.token, why, s.srv.cfg.now(), s.srv.cfg.LongPollWindow)
+		s.srv.longPolls.remove(s.lp, why, s.srv.cfg.now(), s.srv.cfg.LongPollWindow)
 	}
 	s.srv.hub.unregister(s)
 	s.srv.ended(s)
