@@ -96,19 +96,14 @@ func (l *Link) forward(c net.Conn) {
 	}
 	var wg sync.WaitGroup
 	wg.Add(2)
-	pipe := func(dst, src net.Conn) {
+	pipe := func(dst net.Conn, src io.Reader) {
 		defer wg.Done()
 		_, _ = io.Copy(dst, src)
 		// One way ended: end both, as a dropped link would.
-		dst.Close()
-		src.Close()
-	}
-	go func() {
-		defer wg.Done()
-		_, _ = io.Copy(s, from)
-		s.Close()
 		c.Close()
-	}()
+		s.Close()
+	}
+	go pipe(s, from)
 	go pipe(c, s)
 	wg.Wait()
 	l.forget(c, s)
