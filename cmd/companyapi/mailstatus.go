@@ -6,18 +6,13 @@ import (
 	"io"
 	"time"
 
-	"github.com/companyapi/companyapi/internal/config"
 	"github.com/companyapi/companyapi/internal/outbox"
 )
 
 // mailStatus prints the outbox: how many mails wait and for how long, and
 // every mail given up, so that a failed mail is visible, not only logged.
 func mailStatus(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg)
+	st, err := openStoreFromEnv(ctx, getenv)
 	if err != nil {
 		return err
 	}

@@ -85,12 +85,18 @@ func openStore(ctx context.Context, cfg config.Config) (*store.Store, error) {
 	return store.Open(ctx, cfg.DatabaseURL, store.Options{ConnectTimeout: cfg.DBConnectWait, MaxOpenConns: cfg.DBMaxConns})
 }
 
-func migrateCmd(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, status bool) error {
+// openStoreFromEnv is openStore for the commands that need only the
+// store: the settings, then the database.
+func openStoreFromEnv(ctx context.Context, getenv func(string) string) (*store.Store, error) {
 	cfg, err := config.Load(getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	st, err := openStore(ctx, cfg)
+	return openStore(ctx, cfg)
+}
+
+func migrateCmd(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer, status bool) error {
+	st, err := openStoreFromEnv(ctx, getenv)
 	if err != nil {
 		return err
 	}
